@@ -1,0 +1,1 @@
+"""wxflow: self-hosted face identity verification for the WeChat channel, FaceID-compatible."""

@@ -1,0 +1,1 @@
+"""Transports: parse, authenticate, call one service function, render."""

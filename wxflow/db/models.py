@@ -1,0 +1,148 @@
+"""ORM classes. Sensitive columns hold AES-GCM ciphertext (see ``wxflow.crypto``), never plain values."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Merchant(Base):
+    __tablename__ = "merchants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    secret_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # The TC3 check needs the SecretKey itself, so it is sealed with a key a dump does not contain.
+    secret_key_sealed: Mapped[str] = mapped_column(Text)
+    webhook_secret_sealed: Mapped[str] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Rule(Base):
+    __tablename__ = "rules"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    liveness_mode: Mapped[str] = mapped_column(String(16))
+    compare_source: Mapped[str] = mapped_column(String(16))
+    redirect_prefixes: Mapped[list[Any]]
+    callback_url: Mapped[str | None] = mapped_column(String(1024))
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[str] = mapped_column(String(8))
+    wechat_appid: Mapped[str | None] = mapped_column(String(64))
+    wechat_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class Flow(Base):
+    """One BizToken. Biometric and identity fields are nulled by the retention purge; the row stays."""
+
+    __tablename__ = "flows"
+
+    biz_token: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(ForeignKey("rules.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # created|in_progress|passed|failed|expired
+    liveness_mode: Mapped[str] = mapped_column(String(16))
+    compare_source: Mapped[str] = mapped_column(String(16))
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    redirect_url: Mapped[str | None] = mapped_column(String(1024))
+    extra: Mapped[str | None] = mapped_column(Text)
+    identity_sealed: Mapped[str | None] = mapped_column(Text)  # {"name", "id_card"} as sealed JSON
+    reference_media: Mapped[str | None] = mapped_column(String(64))  # media id of the compare photo
+    reference_embedding_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    finished_at: Mapped[datetime | None]
+    purge_at: Mapped[datetime | None] = mapped_column(index=True)
+    purged_at: Mapped[datetime | None]
+    err_code: Mapped[int | None] = mapped_column(Integer)
+    err_msg: Mapped[str | None] = mapped_column(String(256))
+    live_status: Mapped[int | None] = mapped_column(Integer)
+    live_msg: Mapped[str | None] = mapped_column(String(256))
+    compare_status: Mapped[int | None] = mapped_column(Integer)
+    compare_msg: Mapped[str | None] = mapped_column(String(256))
+    sim: Mapped[float | None] = mapped_column(Float)
+    final_attempt_id: Mapped[str | None] = mapped_column(String(36))
+
+
+class Challenge(Base):
+    """A challenge issued for one attempt; consumed exactly once."""
+
+    __tablename__ = "challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    biz_token: Mapped[str] = mapped_column(ForeignKey("flows.biz_token"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[dict[str, Any]]
+    issued_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]
+    attempt_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    biz_token: Mapped[str] = mapped_column(ForeignKey("flows.biz_token"), index=True)
+    challenge_id: Mapped[str] = mapped_column(ForeignKey("challenges.id"), unique=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # queued|running|done|error
+    video_media: Mapped[str | None] = mapped_column(String(64))
+    video_type: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    err_code: Mapped[int | None] = mapped_column(Integer)
+    err_msg: Mapped[str | None] = mapped_column(String(256))
+    live_status: Mapped[int | None] = mapped_column(Integer)
+    live_msg: Mapped[str | None] = mapped_column(String(256))
+    compare_status: Mapped[int | None] = mapped_column(Integer)
+    compare_msg: Mapped[str | None] = mapped_column(String(256))
+    sim: Mapped[float | None] = mapped_column(Float)
+    result: Mapped[str | None] = mapped_column(String(64))  # PaaS FailedOperation.* or Success
+    tags: Mapped[list[Any] | None]
+    best_frame_media: Mapped[list[Any] | None]
+    details: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)  # crash summary for operators, no PII
+
+    __table_args__ = (Index("ix_attempts_token_seq", "biz_token", "seq", unique=True),)
+
+
+class WebhookOutbox(Base):
+    """A webhook to deliver, written in the same transaction as the flow's final state."""
+
+    __tablename__ = "webhook_outbox"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # also the X-Wxflow-Delivery id
+    biz_token: Mapped[str] = mapped_column(ForeignKey("flows.biz_token"), index=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    url: Mapped[str] = mapped_column(String(1024))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending|delivered|gave_up
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class WebhookDelivery(Base):
+    """Each try of an outbox row, kept for the operator."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[str] = mapped_column(ForeignKey("webhook_outbox.id"), index=True)
+    attempted_at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(512))
+    duration_ms: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,1 @@
+"""The service layer: every decision a product owner would recognise lives here."""

@@ -1,0 +1,472 @@
+"""The WeChat-channel flow: a BizToken's life from DetectAuth to the merchant reading its result."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from wxflow.clock import as_utc
+from wxflow.db.models import Attempt, Challenge, Flow, Rule
+from wxflow.errors import Conflict, Gone, NotFound, ServiceError, saas_message
+from wxflow.logs import mask_id_card
+from wxflow.services import challenges, webhooks
+from wxflow.services.context import ServiceContext
+
+log = logging.getLogger(__name__)
+
+FINAL_STATES = ("passed", "failed", "expired")
+LIVENESS_MODE_CODES = {"digit": 1, "action": 2, "silent": 3, "flash": 4, "light": 4}
+COMPARE_LIB_TYPES = {"photo": "业务方自有库", "authority": "权威库", "none": ""}
+_ID_CARD = re.compile(r"^\d{17}[\dX]$")
+_BIZ_TOKEN = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+
+
+# --- DetectAuth ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetectAuthRequest:
+    rule_id: str
+    redirect_url: str | None = None
+    extra: str | None = None
+    image_base64: str | None = None
+    id_card: str | None = None
+    name: str | None = None
+
+
+def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -> dict[str, str]:
+    now = ctx.clock.now()
+    with ctx.db.session() as s:
+        rule = s.get(Rule, req.rule_id)
+        if rule is None or rule.merchant_id != merchant_id:
+            raise ServiceError("InvalidParameterValue.RuleIdNotExist", f"RuleId {req.rule_id} does not exist")
+        if rule.disabled:
+            raise ServiceError("InvalidParameterValue.RuleIdDisabled", f"RuleId {req.rule_id} is disabled")
+        prefixes = list(rule.redirect_prefixes)
+        mode, compare, max_attempts = rule.liveness_mode, rule.compare_source, rule.max_attempts
+
+    if req.redirect_url is not None:
+        if not req.redirect_url.startswith(("http://", "https://")):
+            raise ServiceError("InvalidParameterValue", "RedirectUrl must start with http:// or https://")
+        if not any(req.redirect_url.startswith(p) for p in prefixes):
+            raise ServiceError("InvalidParameterValue", "RedirectUrl is not under one of the rule's redirect prefixes")
+    if req.extra is not None and len(req.extra) > 1024:
+        raise ServiceError("InvalidParameterValue", "Extra must be at most 1024 characters")
+    if req.name is not None and len(req.name) > 32:
+        raise ServiceError("InvalidParameterValue", "Name must be at most 32 characters")
+    if req.id_card is not None and not _ID_CARD.match(req.id_card):
+        raise ServiceError("InvalidParameterValue", "IdCard must be 18 characters with an upper-case X")
+
+    biz_token = str(uuid.uuid4()).upper()
+    reference_media = reference_embedding = None
+    if compare == "photo":
+        if not req.image_base64:
+            raise ServiceError("MissingParameter", "this rule compares against a photo: ImageBase64 is required")
+        photo = _decode_base64(req.image_base64, ctx.config.max_image_bytes)
+        embedding = _reference_embedding(ctx, photo)
+        reference_media = ctx.media.put(photo)
+        reference_embedding = ctx.biometrics.seal_text(
+            base64.b64encode(embedding.astype(np.float32).tobytes()).decode(), aad=biz_token
+        )
+
+    identity = None
+    if req.name or req.id_card:
+        identity = ctx.biometrics.seal_text(json.dumps({"name": req.name, "id_card": req.id_card}), aad=biz_token)
+
+    with ctx.db.session() as s:
+        flow = Flow(
+            biz_token=biz_token,
+            merchant_id=merchant_id,
+            rule_id=req.rule_id,
+            state="created",
+            liveness_mode=mode,
+            compare_source=compare,
+            max_attempts=max_attempts,
+            redirect_url=req.redirect_url,
+            extra=req.extra,
+            identity_sealed=identity,
+            reference_media=reference_media,
+            reference_embedding_sealed=reference_embedding,
+            created_at=now,
+            expires_at=now + timedelta(seconds=ctx.config.biztoken_ttl),
+        )
+        s.add(flow)
+        s.flush()
+        challenges.issue(s, flow, now)
+    log.info("flow created rule=%s mode=%s id=%s", req.rule_id, mode, mask_id_card(req.id_card))
+    url = f"{ctx.config.public_url.rstrip('/')}/h5/verify?token={biz_token}"
+    return {"Url": url, "BizToken": biz_token}
+
+
+def _decode_base64(text: str, max_bytes: int) -> bytes:
+    # base64 grows data by 4/3: refuse before decoding anything too large.
+    if len(text) > max_bytes * 4 // 3 + 4:
+        raise ServiceError("FailedOperation.ImageSizeTooLarge", "ImageBase64 is over the size limit")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ServiceError("FailedOperation.ImageDecodeFailed", "ImageBase64 is not valid base64") from None
+
+
+def _reference_embedding(ctx: ServiceContext, photo: bytes) -> np.ndarray:
+    from wxflow.vision.errors import VisionError
+    from wxflow.vision.face import reference_embedding
+    from wxflow.vision.image import decode_image
+
+    try:
+        image = decode_image(photo, ctx.config.max_image_bytes)
+        return reference_embedding(image, ctx.engines())
+    except VisionError as exc:
+        raise ServiceError(exc.result, exc.message) from None
+
+
+# --- loading and expiry -------------------------------------------------------------------------
+
+
+def _load_flow(session: Session, biz_token: str) -> Flow | None:
+    if not _BIZ_TOKEN.match(biz_token or ""):
+        return None
+    return session.get(Flow, biz_token, with_for_update=True)
+
+
+def expire_if_due(ctx: ServiceContext, session: Session, flow: Flow) -> bool:
+    """End a flow that ran out of time; the end is written once, with its webhook in the same transaction."""
+    if flow.state in FINAL_STATES or as_utc(flow.expires_at) > ctx.clock.now():
+        return False
+    finish(ctx, session, flow, state="expired", err_code=15)
+    return True
+
+
+def finish(
+    ctx: ServiceContext,
+    session: Session,
+    flow: Flow,
+    *,
+    state: str,
+    err_code: int,
+    attempt: Attempt | None = None,
+) -> None:
+    now = ctx.clock.now()
+    flow.state = state
+    flow.finished_at = now
+    flow.purge_at = now + timedelta(seconds=ctx.config.result_retention)
+    flow.err_code = err_code
+    flow.err_msg = saas_message(err_code)
+    if attempt is not None:
+        flow.final_attempt_id = attempt.id
+        flow.live_status, flow.live_msg = attempt.live_status, attempt.live_msg
+        flow.compare_status, flow.compare_msg = attempt.compare_status, attempt.compare_msg
+        flow.sim = attempt.sim
+    webhooks.record_final(ctx, session, flow)
+
+
+# --- device side --------------------------------------------------------------------------------
+
+
+def _device_flow(ctx: ServiceContext, session: Session, biz_token: str) -> Flow:
+    flow = _load_flow(session, biz_token)
+    if flow is None:
+        raise NotFound("InvalidParameterValue.BizTokenIllegal", "unknown verification token")
+    return flow
+
+
+def attempts_used(session: Session, flow: Flow) -> int:
+    # A crashed attempt is the system's fault, so it does not use up one of the user's tries.
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.biz_token == flow.biz_token, Attempt.state != "error")
+        )
+        or 0
+    )
+
+
+def flow_for_device(ctx: ServiceContext, biz_token: str) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        flow = _device_flow(ctx, s, biz_token)
+        expire_if_due(ctx, s, flow)
+        used = attempts_used(s, flow)
+        view: dict[str, Any] = {
+            "biz_token": flow.biz_token,
+            "state": flow.state,
+            "liveness_mode": flow.liveness_mode,
+            "attempts_left": max(flow.max_attempts - used, 0),
+            "expires_at": as_utc(flow.expires_at).isoformat(),
+            "challenge": None,
+        }
+        if flow.state not in FINAL_STATES and used < flow.max_attempts and not _has_open_attempt(s, flow):
+            view["challenge"] = challenges.public_view(challenges.current_or_issue(s, flow, ctx.clock.now()))
+        if flow.state in FINAL_STATES:
+            view["redirect_url"] = redirect_url_for(flow)
+        return view
+
+
+def _has_open_attempt(session: Session, flow: Flow) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Attempt)
+            .where(Attempt.biz_token == flow.biz_token, Attempt.state.in_(("queued", "running")))
+        )
+    )
+
+
+def submit_attempt(
+    ctx: ServiceContext, biz_token: str, challenge_id: str | None, video: bytes, content_type: str
+) -> str:
+    if not challenge_id:
+        raise ServiceError("MissingParameter", "challenge_id is required: answer the challenge you were issued")
+    if not video:
+        raise ServiceError("InvalidParameter", "the video file is empty")
+    if len(video) > ctx.config.max_video_bytes:
+        raise ServiceError(
+            "FailedOperation.VideoDurationExceeded", "the video is larger than the limit", http_status=413
+        )
+    _probe(ctx, video)
+    now = ctx.clock.now()
+    with ctx.db.session() as s:
+        flow = _device_flow(ctx, s, biz_token)
+        if expire_if_due(ctx, s, flow):
+            s.commit()
+            raise Gone("InvalidParameterValue.BizTokenExpired", "this verification has expired")
+        if flow.state == "expired":
+            raise Gone("InvalidParameterValue.BizTokenExpired", "this verification has expired")
+        if flow.state in FINAL_STATES:
+            raise Conflict("FailedOperation.FlowFinished", saas_message(14, "en-US"))
+        if attempts_used(s, flow) >= flow.max_attempts:
+            raise Conflict("LimitExceeded", saas_message(16, "en-US"))
+        if _has_open_attempt(s, flow):
+            raise Conflict("FailedOperation.AttemptInProgress", "the previous attempt is still being judged")
+        challenge = s.get(Challenge, challenge_id, with_for_update=True)
+        if challenge is None or challenge.biz_token != flow.biz_token:
+            raise ServiceError("InvalidParameterValue", "this challenge was not issued for this verification")
+        if challenge.consumed_at is not None:
+            raise Conflict("InvalidParameterValue.ChallengeUsed", "this challenge was already used; ask for a new one")
+        seq = (s.scalar(select(func.max(Attempt.seq)).where(Attempt.biz_token == flow.biz_token)) or 0) + 1
+        attempt = Attempt(
+            id=str(uuid.uuid4()),
+            biz_token=flow.biz_token,
+            challenge_id=challenge.id,
+            seq=seq,
+            state="queued",
+            video_media=ctx.media.put(video),
+            video_type=content_type[:64] if content_type else None,
+            created_at=now,
+        )
+        s.add(attempt)
+        challenge.consumed_at = now
+        challenge.attempt_id = attempt.id
+        if flow.state == "created":
+            flow.state = "in_progress"
+        attempt_id = attempt.id
+    ctx.queue.enqueue_judge(attempt_id, biz_token)
+    log.info("attempt %s queued (seq %d)", attempt_id, seq)
+    return attempt_id
+
+
+def _probe(ctx: ServiceContext, video: bytes) -> None:
+    """Refuse what cannot be a usable video before it is stored, so the user hears at once."""
+    from wxflow.vision.errors import VisionError
+    from wxflow.vision.probe import probe_video
+
+    try:
+        probe_video(video, max_seconds=ctx.config.max_video_seconds)
+    except VisionError as exc:
+        status = 413 if exc.result == "FailedOperation.VideoDurationExceeded" else 400
+        raise ServiceError(exc.result, exc.message, http_status=status) from None
+
+
+USER_OUTCOMES = {
+    0: "passed",
+    1002: "Please record yourself live, not a photo or a screen.",
+    1102: "We could not see your face clearly. Face the camera in good light.",
+    1104: "The video could not be read. Please record again.",
+    1107: "The video is too long or too short. Record a few seconds.",
+    1301: "Please record yourself live, not a photo or a screen.",
+    1303: "The video is too short. Record for more than 2 seconds.",
+    2004: "We could not find a clear frame of your face. Please try again.",
+    2012: "More than one face was seen. Make sure you are alone in the picture.",
+    2016: "The face did not match. Please try again.",
+}
+
+
+def attempt_for_device(ctx: ServiceContext, biz_token: str, attempt_id: str) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        flow = _device_flow(ctx, s, biz_token)
+        attempt = s.get(Attempt, attempt_id)
+        if attempt is None or attempt.biz_token != flow.biz_token:
+            raise NotFound("InvalidParameterValue", "unknown attempt")
+        state = {"queued": "queued", "running": "running", "done": "done", "error": "failed"}[attempt.state]
+        view: dict[str, Any] = {"attempt_id": attempt.id, "state": state, "outcome": None}
+        if attempt.state == "done":
+            code = attempt.err_code or 0
+            view["outcome"] = {
+                "passed": code == 0,
+                "message": USER_OUTCOMES.get(code, "Verification did not succeed. Please try again."),
+            }
+        elif attempt.state == "error":
+            view["outcome"] = {"passed": False, "message": "Something went wrong on our side. Please try again."}
+        used = attempts_used(s, flow)
+        view["attempts_left"] = max(flow.max_attempts - used, 0)
+        view["flow_state"] = flow.state
+        view["redirect_url"] = redirect_url_for(flow) if flow.state in FINAL_STATES else None
+        return view
+
+
+def redirect_url_for(flow: Flow) -> str | None:
+    if not flow.redirect_url:
+        return None
+    parts = urlsplit(flow.redirect_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "token"]
+    query.append(("token", flow.biz_token))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# --- merchant results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetectInfoRequest:
+    biz_token: str
+    rule_id: str
+    info_type: str = "0"
+    best_frames_count: int = 0
+
+
+def detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoRequest) -> dict[str, Any]:
+    if not re.fullmatch(r"[0-4]{1,5}", req.info_type or "0"):
+        raise ServiceError("InvalidParameterValue", "InfoType is a concatenation of the digits 0-4")
+    if not 0 <= req.best_frames_count <= 10:
+        raise ServiceError("InvalidParameterValue", "BestFramesCount must be between 0 and 10")
+    wanted = set(req.info_type or "0")
+    everything = "0" in wanted
+    with ctx.db.session() as s:
+        flow = _load_flow(s, req.biz_token)
+        if flow is None or flow.merchant_id != merchant_id or flow.rule_id != req.rule_id:
+            raise ServiceError("InvalidParameterValue.BizTokenIllegal", "BizToken is not valid for this RuleId")
+        expire_if_due(ctx, s, flow)
+        if flow.purged_at is not None:
+            raise ServiceError("InvalidParameterValue.BizTokenExpired", "the result's retention period has ended")
+        attempts = list(s.scalars(select(Attempt).where(Attempt.biz_token == flow.biz_token).order_by(Attempt.seq)))
+        final = flow.state in FINAL_STATES
+        out: dict[str, Any] = {"Text": None, "IdCardData": None, "BestFrame": None, "VideoData": None}
+        if everything or "1" in wanted:
+            out["Text"] = _text(ctx, flow, attempts, final)
+        if final and (everything or "3" in wanted):
+            out["BestFrame"] = _best_frames(ctx, flow, attempts, req.best_frames_count)
+        if final and (everything or "4" in wanted):
+            out["VideoData"] = _video(ctx, flow, attempts)
+        return out
+
+
+def _identity(ctx: ServiceContext, flow: Flow) -> dict[str, Any]:
+    if not flow.identity_sealed:
+        return {}
+    return json.loads(ctx.biometrics.open_text(flow.identity_sealed, aad=flow.biz_token))
+
+
+def _sim_text(sim: float | None) -> str | None:
+    return None if sim is None else f"{sim:.2f}"
+
+
+def _text(ctx: ServiceContext, flow: Flow, attempts: list[Attempt], final: bool) -> dict[str, Any]:
+    identity = _identity(ctx, flow)
+    final_attempt = next((a for a in attempts if a.id == flow.final_attempt_id), None)
+    tags = sorted({t for a in attempts for t in (a.tags or [])})
+    return {
+        # Before a flow ends its verdict fields are null (spec section 3).
+        "ErrCode": flow.err_code if final else None,
+        "ErrMsg": flow.err_msg if final else None,
+        "IdCard": identity.get("id_card"),
+        "Name": identity.get("name"),
+        "IdInfoFrom": "手动输入" if identity else None,
+        "LiveStatus": flow.live_status if final else None,
+        "LiveMsg": flow.live_msg if final else None,
+        "Comparestatus": flow.compare_status if final else None,
+        "Comparemsg": flow.compare_msg if final else None,
+        "Sim": _sim_text(flow.sim) if final else None,
+        "Location": None,
+        "Extra": flow.extra,
+        "Mobile": None,
+        "CompareLibType": COMPARE_LIB_TYPES.get(flow.compare_source) or None,
+        "LivenessMode": LIVENESS_MODE_CODES.get(flow.liveness_mode),
+        "LivenessActionSequence": _action_sequence(final_attempt),
+        "LivenessInfoTag": tags if final else None,
+        "LivenessDetail": [_detect_detail(flow, a, identity) for a in attempts if a.state in ("done", "error")]
+        if final
+        else None,
+    }
+
+
+def _action_sequence(attempt: Attempt | None) -> str | None:
+    if attempt is None or not attempt.details:
+        return None
+    actions = attempt.details.get("challenge", {}).get("actions")
+    return ",".join(str(a) for a in actions) if actions else None
+
+
+def _detect_detail(flow: Flow, attempt: Attempt, identity: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "ReqTime": str(int(as_utc(attempt.created_at).timestamp() * 1000)),
+        "Seq": attempt.id,
+        "Idcard": identity.get("id_card"),
+        "Name": identity.get("name"),
+        "Sim": _sim_text(attempt.sim),
+        "IsNeedCharge": attempt.state == "done",
+        "Errcode": attempt.err_code,
+        "Errmsg": attempt.err_msg,
+        "Livestatus": attempt.live_status,
+        "Livemsg": attempt.live_msg,
+        "Comparestatus": attempt.compare_status,
+        "Comparemsg": attempt.compare_msg,
+        "CompareLibType": COMPARE_LIB_TYPES.get(flow.compare_source) or None,
+        "LivenessMode": LIVENESS_MODE_CODES.get(flow.liveness_mode),
+    }
+
+
+def _chosen_attempt(flow: Flow, attempts: list[Attempt]) -> Attempt | None:
+    chosen = next((a for a in attempts if a.id == flow.final_attempt_id), None)
+    return chosen or next((a for a in reversed(attempts) if a.state == "done"), None)
+
+
+def _best_frames(ctx: ServiceContext, flow: Flow, attempts: list[Attempt], count: int) -> dict[str, Any] | None:
+    attempt = _chosen_attempt(flow, attempts)
+    if attempt is None or not attempt.best_frame_media:
+        return None
+    frames = [base64.b64encode(ctx.media.get(m)).decode() for m in attempt.best_frame_media if ctx.media.exists(m)]
+    if not frames:
+        return None
+    return {"BestFrame": frames[0], "BestFrames": frames[:count] if count else None}
+
+
+def _video(ctx: ServiceContext, flow: Flow, attempts: list[Attempt]) -> dict[str, Any] | None:
+    attempt = _chosen_attempt(flow, attempts)
+    if attempt is None or not attempt.video_media or not ctx.media.exists(attempt.video_media):
+        return None
+    return {"LivenessVideo": base64.b64encode(ctx.media.get(attempt.video_media)).decode()}
+
+
+def legacy_detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoRequest) -> str:
+    """GetDetectInfo: the same result, as one JSON string in the old shape."""
+    full = detect_info(ctx, merchant_id, DetectInfoRequest(req.biz_token, req.rule_id, req.info_type, 1))
+    legacy: dict[str, Any] = {}
+    if full["Text"] is not None:
+        legacy["Text"] = full["Text"]
+    if full["BestFrame"] is not None:
+        legacy["BestFrame"] = {"BestFrame": full["BestFrame"]["BestFrame"]}
+    if full["VideoData"] is not None:
+        legacy["VideoData"] = full["VideoData"]
+    return json.dumps(legacy, ensure_ascii=False)
