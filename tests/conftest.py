@@ -94,7 +94,9 @@ def redis_url() -> str:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Backend]:
+def backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[Backend]:
     var_dir = tmp_path_factory.mktemp(f"var-{request.param}")
     pg_name = None
     if request.param == "sqlite":

@@ -41,8 +41,12 @@ def run_flow(live, merchant, rule_id, video, *, worker, image_b64=None, extra="o
     token = auth.BizToken
     device = f"{live.url}/api/v1/flows/{token}"
     challenge = requests.get(device, timeout=10).json()["challenge"]
-    resp = requests.post(f"{device}/attempts", data={"challenge_id": challenge["id"]},
-                         files={"video": ("clip.mp4", io.BytesIO(video), "video/mp4")}, timeout=30)
+    resp = requests.post(
+        f"{device}/attempts",
+        data={"challenge_id": challenge["id"]},
+        files={"video": ("clip.mp4", io.BytesIO(video), "video/mp4")},
+        timeout=30,
+    )
     assert resp.status_code == 202, resp.text
     attempt_url = f"{device}/attempts/{resp.json()['attempt_id']}"
     state = {}
@@ -52,15 +56,17 @@ def run_flow(live, merchant, rule_id, video, *, worker, image_b64=None, extra="o
         return state["state"] in ("done", "failed")
 
     assert wait_until(judged, timeout=120, interval=0.5), f"not judged in time:\n{worker.log_text()[-3000:]}"
-    info = api.GetDetectInfoEnhanced(sdk.request("GetDetectInfoEnhancedRequest", BizToken=token, RuleId=rule_id,
-                                                 BestFramesCount=2))
+    info = api.GetDetectInfoEnhanced(
+        sdk.request("GetDetectInfoEnhancedRequest", BizToken=token, RuleId=rule_id, BestFramesCount=2)
+    )
     return token, state, info
 
 
 def test_same_person_passes_and_the_merchant_is_told(live, worker, ctx, merchant, make_rule, receiver):
     rule_id = make_rule(compare="photo", callback_url=receiver.url + "/hook", max_attempts=1)
-    token, state, info = run_flow(live, merchant, rule_id, drive.real_clip(3.0), worker=worker,
-                                  image_b64=drive.same_person_photo_b64())
+    token, state, info = run_flow(
+        live, merchant, rule_id, drive.real_clip(3.0), worker=worker, image_b64=drive.same_person_photo_b64()
+    )
     assert state["outcome"]["passed"] is True and state["flow_state"] == "passed"
     assert state["redirect_url"] == f"https://merchant.example/back?x=1&token={token}"
     text = info.Text
@@ -72,12 +78,14 @@ def test_same_person_passes_and_the_merchant_is_told(live, worker, ctx, merchant
     assert info.VideoData.LivenessVideo
     # The legacy action carries the same verdict inside one JSON string.
     api = sdk.client(merchant.SecretId, merchant.SecretKey, live.host_port)
-    legacy = json.loads(api.GetDetectInfo(sdk.request("GetDetectInfoRequest", BizToken=token, RuleId=rule_id,
-                                                      InfoType="1")).DetectInfo)
+    legacy = json.loads(
+        api.GetDetectInfo(sdk.request("GetDetectInfoRequest", BizToken=token, RuleId=rule_id, InfoType="1")).DetectInfo
+    )
     assert legacy["Text"]["ErrCode"] == 0 and "BestFrame" not in legacy
     # Readable any number of times.
-    again = api.GetDetectInfoEnhanced(sdk.request("GetDetectInfoEnhancedRequest", BizToken=token, RuleId=rule_id,
-                                                  InfoType="1"))
+    again = api.GetDetectInfoEnhanced(
+        sdk.request("GetDetectInfoEnhancedRequest", BizToken=token, RuleId=rule_id, InfoType="1")
+    )
     assert again.Text.Sim == text.Sim and again.BestFrame is None
 
     hooks = receiver.wait_for(1, timeout=30, delivered=True)
@@ -86,19 +94,32 @@ def test_same_person_passes_and_the_merchant_is_told(live, worker, ctx, merchant
     body = hook.json()
     assert body["Event"] == "flow.passed" and body["BizToken"] == token and body["ErrCode"] == 0
     assert body["RuleId"] == rule_id and body["Extra"] == "order-1" and float(body["Sim"]) >= 70
-    assert set(body) == {"Event", "BizToken", "RuleId", "ErrCode", "ErrMsg", "Sim", "LiveStatus",
-                         "Comparestatus", "Extra", "FinishedAt"}
+    assert set(body) == {
+        "Event",
+        "BizToken",
+        "RuleId",
+        "ErrCode",
+        "ErrMsg",
+        "Sim",
+        "LiveStatus",
+        "Comparestatus",
+        "Extra",
+        "FinishedAt",
+    }
     assert hook.header("X-Wxflow-Delivery")
-    assert verify_webhook_signature(merchant.WebhookSecret, hook.header("X-Wxflow-Signature"), hook.body,
-                                    now=int(time.time()))
-    assert not verify_webhook_signature("wrong-secret", hook.header("X-Wxflow-Signature"), hook.body,
-                                        now=int(time.time()))
+    assert verify_webhook_signature(
+        merchant.WebhookSecret, hook.header("X-Wxflow-Signature"), hook.body, now=int(time.time())
+    )
+    assert not verify_webhook_signature(
+        "wrong-secret", hook.header("X-Wxflow-Signature"), hook.body, now=int(time.time())
+    )
 
 
 def test_another_persons_photo_is_a_compare_failure(live, worker, merchant, make_rule):
     rule_id = make_rule(compare="photo", max_attempts=1)
-    token, state, info = run_flow(live, merchant, rule_id, drive.real_clip(3.0), worker=worker,
-                                  image_b64=drive.other_person_photo_b64())
+    token, state, info = run_flow(
+        live, merchant, rule_id, drive.real_clip(3.0), worker=worker, image_b64=drive.other_person_photo_b64()
+    )
     assert state["outcome"]["passed"] is False and state["flow_state"] == "failed"
     assert info.Text.LiveStatus == 0
     assert info.Text.ErrCode == 2016 and info.Text.Comparestatus == 2016

@@ -62,17 +62,24 @@ def test_bad_uploads_get_4xx_and_change_nothing(client, ctx, merchant, make_rule
     cases = [
         (drive.upload(client, token, b"\x00garbage" * 100, challenge_id), 400, "FailedOperation.VideoDecodeFailed"),
         (drive.upload(client, token, b"", challenge_id), 400, "InvalidParameter"),
-        (drive.upload(client, token, encode_video([frame] * 22, fps=1), challenge_id), 413,
-         "FailedOperation.VideoDurationExceeded"),
-        (drive.upload(client, token, b"\x00" * (8 * 1024 * 1024 + 1), challenge_id), 413,
-         "FailedOperation.VideoDurationExceeded"),
+        (
+            drive.upload(client, token, encode_video([frame] * 22, fps=1), challenge_id),
+            413,
+            "FailedOperation.VideoDurationExceeded",
+        ),
+        (
+            drive.upload(client, token, b"\x00" * (8 * 1024 * 1024 + 1), challenge_id),
+            413,
+            "FailedOperation.VideoDurationExceeded",
+        ),
         (drive.upload(client, token, drive.real_clip(1.0), "not-a-challenge"), 400, "InvalidParameterValue"),
     ]
     for resp, status, code in cases:
         assert resp.status_code == status, resp.get_json()
         assert resp.get_json()["error_code"] == code
-    missing = client.post(f"/api/v1/flows/{token}/attempts", data={"challenge_id": challenge_id},
-                          content_type="multipart/form-data")
+    missing = client.post(
+        f"/api/v1/flows/{token}/attempts", data={"challenge_id": challenge_id}, content_type="multipart/form-data"
+    )
     assert missing.status_code == 422 and "video" in json.dumps(missing.get_json())
     with ctx.db.session() as s:
         assert s.scalar(select(func.count()).select_from(Attempt).where(Attempt.biz_token == token)) == 0
@@ -150,8 +157,15 @@ def test_sweep_expires_flows_nobody_looks_at(ctx, clock, merchant, make_rule):
 @pytest.mark.slow
 def test_retention_purge_deletes_biometrics_and_keeps_an_audit_row(client, ctx, clock, merchant, make_rule):
     rule_id = make_rule(compare="photo", max_attempts=1)
-    token = drive.start(ctx, merchant.id, rule_id, image_base64=drive.same_person_photo_b64(),
-                        id_card="370782198709170246", name="小静", extra="order-9")
+    token = drive.start(
+        ctx,
+        merchant.id,
+        rule_id,
+        image_base64=drive.same_person_photo_b64(),
+        id_card="370782198709170246",
+        name="小静",
+        extra="order-9",
+    )
     assert drive.upload(client, token, drive.real_clip(3.0)).status_code == 202
     judge_latest(ctx, token)
     with ctx.db.session() as s:

@@ -62,9 +62,7 @@ def test_live_server_handles_concurrent_requests() -> None:
     import concurrent.futures
 
     with LiveServer(tiny_app()) as server, concurrent.futures.ThreadPoolExecutor(8) as pool:
-        codes = list(
-            pool.map(lambda i: requests.get(f"{server.url}/hello", timeout=5).status_code, range(16))
-        )
+        codes = list(pool.map(lambda i: requests.get(f"{server.url}/hello", timeout=5).status_code, range(16)))
     assert codes == [200] * 16
 
 
@@ -125,9 +123,7 @@ def test_receiver_slow_answer_trips_client_timeout() -> None:
         assert receiver.wait_for(1, timeout=5)[0].body == b"x"
 
 
-@pytest.mark.skipif(
-    not (REPO_ROOT / "app.py").exists(), reason="app.py (the Flask entry point) not written yet"
-)
+@pytest.mark.skipif(not (REPO_ROOT / "app.py").exists(), reason="app.py (the Flask entry point) not written yet")
 def test_worker_process_starts_logs_and_stops(tmp_path) -> None:
     worker = WorkerProcess({"WXFLOW_VAR_DIR": tmp_path / "var"}, log_path=tmp_path / "worker.log")
     with worker:

@@ -61,7 +61,9 @@ def error_code(response):
 def test_sdk_detect_auth_returns_token_and_url(server, merchant, make_rule):
     rule_id = make_rule()
     client = sdk.client(merchant.SecretId, merchant.SecretKey, server.host_port)
-    resp = client.DetectAuth(sdk.request("DetectAuthRequest", RuleId=rule_id, RedirectUrl="https://merchant.example/done"))
+    resp = client.DetectAuth(
+        sdk.request("DetectAuthRequest", RuleId=rule_id, RedirectUrl="https://merchant.example/done")
+    )
     assert resp.BizToken == resp.BizToken.upper() and len(resp.BizToken) == 36
     assert resp.Url == f"http://testserver/h5/verify?token={resp.BizToken}"
     assert resp.RequestId
@@ -121,8 +123,13 @@ def test_stale_by_server_clock_through_the_sdk(server, clock, merchant, make_rul
 
 @pytest.mark.parametrize(
     "header",
-    ["", "Basic abc", "TC3-HMAC-SHA256 Credential=x", "TC3-HMAC-SHA256 Credential=a/2020-01-01/cvm/tc3_request, "
-     "SignedHeaders=content-type;host, Signature=" + "0" * 64],
+    [
+        "",
+        "Basic abc",
+        "TC3-HMAC-SHA256 Credential=x",
+        "TC3-HMAC-SHA256 Credential=a/2020-01-01/cvm/tc3_request, "
+        "SignedHeaders=content-type;host, Signature=" + "0" * 64,
+    ],
 )
 def test_malformed_authorization(server, merchant, header):
     resp = signed_post(server, merchant, "DetectAuth", {"RuleId": "1"}, headers={"Authorization": header})
@@ -147,8 +154,10 @@ def test_language_header_selects_english(server, merchant):
         ({"RuleId": "RULE", "IdCard": "12345"}, "InvalidParameterValue"),
         ({"RuleId": "PHOTO"}, "MissingParameter"),
         ({"RuleId": "PHOTO", "ImageBase64": "***not base64***"}, "FailedOperation.ImageDecodeFailed"),
-        ({"RuleId": "PHOTO", "ImageBase64": base64.b64encode(b"not an image").decode()},
-         "FailedOperation.ImageDecodeFailed"),
+        (
+            {"RuleId": "PHOTO", "ImageBase64": base64.b64encode(b"not an image").decode()},
+            "FailedOperation.ImageDecodeFailed",
+        ),
     ],
 )
 def test_detect_auth_bad_input(server, merchant, make_rule, params, code):
@@ -172,14 +181,28 @@ def test_body_that_is_not_json(server, merchant):
     assert error_code(resp) == "MissingParameter"
     raw = b"{not json"
     ts = int(time.time())
-    sig = tc3_signature(merchant.SecretKey, service="faceid", timestamp=ts, content_type="application/json",
-                        host=server.host_port, payload=raw)
+    sig = tc3_signature(
+        merchant.SecretKey,
+        service="faceid",
+        timestamp=ts,
+        content_type="application/json",
+        host=server.host_port,
+        payload=raw,
+    )
     date = time.strftime("%Y-%m-%d", time.gmtime(ts))
-    resp = requests.post(server.url + "/", data=raw, headers={
-        "Authorization": f"TC3-HMAC-SHA256 Credential={merchant.SecretId}/{date}/faceid/tc3_request, "
-        f"SignedHeaders=content-type;host, Signature={sig}",
-        "Content-Type": "application/json", "X-TC-Action": "DetectAuth", "X-TC-Timestamp": str(ts),
-        "X-TC-Version": "2018-03-01"}, timeout=10)
+    resp = requests.post(
+        server.url + "/",
+        data=raw,
+        headers={
+            "Authorization": f"TC3-HMAC-SHA256 Credential={merchant.SecretId}/{date}/faceid/tc3_request, "
+            f"SignedHeaders=content-type;host, Signature={sig}",
+            "Content-Type": "application/json",
+            "X-TC-Action": "DetectAuth",
+            "X-TC-Timestamp": str(ts),
+            "X-TC-Version": "2018-03-01",
+        },
+        timeout=10,
+    )
     assert error_code(resp) == "InvalidParameter"
     assert hashlib.sha256(raw).hexdigest()  # the payload hash covered the broken body too
 
@@ -192,8 +215,13 @@ def test_other_merchants_token_is_illegal(server, ctx, merchant, make_rule):
     token = owner.DetectAuth(sdk.request("DetectAuthRequest", RuleId=rule_id)).BizToken
 
     other = merchants.create_merchant(ctx, "someone else")
-    other_rule = merchants.create_rule(ctx, merchant_secret_id=other.SecretId, liveness="silent", compare="none",
-                                       redirect_prefixes=["https://other.example/"])
+    other_rule = merchants.create_rule(
+        ctx,
+        merchant_secret_id=other.SecretId,
+        liveness="silent",
+        compare="none",
+        redirect_prefixes=["https://other.example/"],
+    )
     intruder = sdk.client(other.SecretId, other.SecretKey, server.host_port)
     for rule in (rule_id, other_rule):
         with pytest.raises(TencentCloudSDKException) as info:

@@ -54,9 +54,7 @@ class LiveServer:
         self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
         self.host = host
         self.port = int(self._server.server_port)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"live-server-{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name=f"live-server-{self.port}", daemon=True)
         self._thread.start()
         self._stopped = False
 
@@ -185,9 +183,7 @@ class WebhookReceiver:
         server.daemon_threads = True
         self._server = server
         self.port = int(server.server_address[1])
-        self._thread = threading.Thread(
-            target=server.serve_forever, name=f"webhook-receiver-{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=server.serve_forever, name=f"webhook-receiver-{self.port}", daemon=True)
         self._thread.start()
 
     def down(self) -> None:
@@ -271,9 +267,7 @@ class WebhookReceiver:
         with self._lock:
             self._requests.clear()
 
-    def wait_for(
-        self, count: int, timeout: float = 10.0, *, delivered: bool = False
-    ) -> list[ReceivedRequest]:
+    def wait_for(self, count: int, timeout: float = 10.0, *, delivered: bool = False) -> list[ReceivedRequest]:
         """Wait until ``count`` POSTs arrived (only 2xx ones if ``delivered``) and return them all.
 
         On timeout the shorter list is returned, so callers assert on its length.
