@@ -180,6 +180,8 @@ def test_retention_purge_deletes_biometrics_and_keeps_an_audit_row(client, ctx, 
     retention.purge_due(ctx)
     assert flows.detect_info(ctx, merchant.id, req)["Text"]["ErrCode"] is not None  # still readable
     clock.advance(120)
+    with pytest.raises(flows.ServiceError):  # expired at once, before any sweep ran
+        flows.detect_info(ctx, merchant.id, req)
     assert retention.purge_due(ctx) >= 1
     assert not any(ctx.media.exists(m) for m in media)
     with pytest.raises(flows.ServiceError) as info:
@@ -219,3 +221,74 @@ def test_stored_media_is_encrypted(ctx):
     raw = next(ctx.config.media_dir.rglob(f"{media_id}.bin")).read_bytes()
     assert payload[:16] not in raw and ctx.media.get(media_id) == payload
     assert base64.b64encode(payload)[:16] not in raw
+
+
+def _flow_with_sequence(client, ctx, merchant_id, rule_id, sequence):
+    """Start flows until the CSPRNG issues ``sequence`` (each order comes up half the time)."""
+    for _ in range(40):
+        token = drive.start(ctx, merchant_id, rule_id)
+        challenge = client.get(f"/api/v1/flows/{token}").get_json()["challenge"]
+        if challenge["sequence"] == sequence:
+            return token, challenge["id"]
+    raise AssertionError(f"sequence {sequence} was never issued")
+
+
+@pytest.mark.slow
+def test_action_mode_judges_the_issued_sequence(client, ctx, merchant, make_rule):
+    from tests.support.data import data_path
+    from tests.support.media import clip_bytes
+
+    rule_id = make_rule(liveness="action", max_attempts=1)
+    # d18: the mouth opens wide (2.2-3.1 s), then a blink (3.1 s): "1,2" in that order.
+    clip = clip_bytes(data_path("videos", "liveportrait", "d18.mp4"), 0.0, 4.0)
+
+    token, challenge_id = _flow_with_sequence(client, ctx, merchant.id, rule_id, "1,2")
+    assert drive.upload(client, token, clip, challenge_id).status_code == 202
+    judge_latest(ctx, token)
+    info = flows.detect_info(ctx, merchant.id, flows.DetectInfoRequest(token, rule_id))["Text"]
+    assert info["ErrCode"] == 0 and info["LivenessMode"] == 2 and info["LivenessActionSequence"] == "1,2"
+
+    token, challenge_id = _flow_with_sequence(client, ctx, merchant.id, rule_id, "2,1")
+    assert drive.upload(client, token, clip, challenge_id).status_code == 202
+    judge_latest(ctx, token)
+    info = flows.detect_info(ctx, merchant.id, flows.DetectInfoRequest(token, rule_id))["Text"]
+    assert info["ErrCode"] == 1002 and info["LiveStatus"] == 1002 and "02" in info["LivenessInfoTag"]
+    with ctx.db.session() as s:
+        attempt = s.scalar(select(Attempt).where(Attempt.biz_token == token))
+        assert attempt.result == "FailedOperation.ActionFirstAction"
+
+
+def test_a_crash_is_a_system_error_never_a_spoof(client, ctx, merchant, make_rule):
+    from rq import SimpleWorker
+    from rq.job import Job
+
+    from wxflow.jobs import attempts as attempt_jobs
+    from wxflow.jobs import runtime
+
+    token = drive.start(ctx, merchant.id, make_rule(max_attempts=2))
+    resp = drive.upload(client, token, drive.real_clip(2.5))
+    attempt_id = resp.get_json()["attempt_id"]
+    with ctx.db.session() as s:
+        ctx.media.delete(s.get(Attempt, attempt_id).video_media)  # storage lost: judging will crash
+    runtime.install(ctx)
+
+    # Through RQ with a retry left: the job fails, is scheduled again, and the attempt waits for it.
+    SimpleWorker([ctx.queue.judging], connection=ctx.queue.connection, serializer=ctx.queue.judging.serializer).work(
+        burst=True
+    )
+    job = Job.fetch(f"judge-{attempt_id}", connection=ctx.queue.connection, serializer=ctx.queue.judging.serializer)
+    assert job.get_status() == "scheduled" and job.retries_left == 0
+    with ctx.db.session() as s:
+        assert s.get(Attempt, attempt_id).state == "queued"
+
+    # The last try crashes too: a system error is recorded, the try is not counted, nothing says "spoof".
+    with pytest.raises(FileNotFoundError):
+        attempt_jobs.judge_attempt(attempt_id)
+    view = client.get(f"/api/v1/flows/{token}/attempts/{attempt_id}").get_json()
+    assert view["state"] == "failed" and view["outcome"]["passed"] is False
+    assert "our side" in view["outcome"]["message"] and view["attempts_left"] == 2
+    with ctx.db.session() as s:
+        attempt = s.get(Attempt, attempt_id)
+        assert attempt.err_code == 4 and attempt.live_status is None and attempt.error
+        assert s.get(Flow, token).state == "in_progress"
+    assert client.get(f"/api/v1/flows/{token}").get_json()["challenge"] is not None

@@ -128,7 +128,9 @@ def worker_command(burst: bool, no_maintenance: bool) -> None:
 
     ctx = _ctx()
     engines = ctx.engines()
-    log.info("models loaded: %s", getattr(engines, "summary", lambda: "ok")())
+    log.info("models loaded and verified: %s", ", ".join(sorted(engines.paths)))
+    if engines.antispoof is None:
+        log.warning("silent liveness is unavailable: %s", engines.antispoof_reason)
     runtime.install(ctx)
     if not no_maintenance:
         maintenance.schedule_next()
@@ -160,7 +162,7 @@ def serve_command(host: str, port: int, workers: int) -> None:
     signal.signal(signal.SIGTERM, _stop)
     click.echo(f"wxflow on http://{host}:{port}  (OpenAPI at /api/docs)")
     try:
-        run_simple(host, port, current_app, threaded=True, use_reloader=False)
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
     finally:
         for child in children:
             child.terminate()

@@ -358,7 +358,8 @@ def detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoRequest) -
         if flow is None or flow.merchant_id != merchant_id or flow.rule_id != req.rule_id:
             raise ServiceError("InvalidParameterValue.BizTokenIllegal", "BizToken is not valid for this RuleId")
         expire_if_due(ctx, s, flow)
-        if flow.purged_at is not None:
+        # Past its retention a result is gone even if the purge sweep has not reached it yet.
+        if flow.purged_at is not None or (flow.purge_at is not None and as_utc(flow.purge_at) <= ctx.clock.now()):
             raise ServiceError("InvalidParameterValue.BizTokenExpired", "the result's retention period has ended")
         attempts = list(s.scalars(select(Attempt).where(Attempt.biz_token == flow.biz_token).order_by(Attempt.seq)))
         final = flow.state in FINAL_STATES
