@@ -74,7 +74,7 @@ def test_merchant_and_rule_lifecycle(app, ctx):
 
 
 def test_modes_not_built_yet_are_refused_never_faked(app, merchant):
-    for liveness, compare in (("digit", "none"), ("light", "none"), ("flash", "none"), ("silent", "authority")):
+    for liveness, compare in (("digit", "none"), ("light", "none"), ("flash", "none")):
         result = run(
             app,
             "rule",

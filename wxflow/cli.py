@@ -116,6 +116,23 @@ def rule_disable(rule_id: str, as_json: bool) -> None:
     _emit({"RuleId": rule_id, "Disabled": True}, as_json)
 
 
+registry_group = AppGroup("registry", help="The local authority: reference identities and photos.")
+
+
+@registry_group.command("import")
+@click.option("--csv", "csv_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--photos", "photo_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+def registry_import(csv_path: str, photo_dir: str | None, as_json: bool) -> None:
+    """Add or update identities from a CSV (id_card,name,photo) and a folder of photos."""
+    from pathlib import Path
+
+    from wxflow.services import authority
+
+    report = authority.import_csv(_ctx(), Path(csv_path), Path(photo_dir) if photo_dir else None)
+    _emit(report.as_dict(), as_json)
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--no-maintenance", is_flag=True, help="Do not schedule the periodic sweep from this worker.")
@@ -183,5 +200,6 @@ def settings_command() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (db_group, merchant_group, rule_group, worker_command, serve_command, settings_command):
+    commands = (db_group, merchant_group, rule_group, registry_group, worker_command, serve_command, settings_command)
+    for command in commands:
         app.cli.add_command(command)

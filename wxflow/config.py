@@ -64,6 +64,15 @@ SETTINGS: dict[str, Setting] = {
     "maintenance_interval": Setting(
         "WXFLOW_MAINTENANCE_INTERVAL", 60, "Seconds between expiry, purge and webhook sweeps run by workers."
     ),
+    "paas_challenge_ttl": Setting(
+        "WXFLOW_PAAS_CHALLENGE_TTL", 600, "Seconds a GetLiveCode/GetActionSequence challenge stays usable."
+    ),
+    "faceid_token_ttl": Setting("WXFLOW_FACEID_TOKEN_TTL", 600, "Seconds an App SDK FaceIdToken stays usable."),
+    "rate_limit": Setting("WXFLOW_RATE_LIMIT", 20, "TC3 requests per second per merchant; 0 turns the limit off."),
+    "fetch_timeout": Setting("WXFLOW_FETCH_TIMEOUT", 3, "Seconds to download an ImageUrl or VideoUrl."),
+    "fetch_allow_private": Setting(
+        "WXFLOW_FETCH_ALLOW_PRIVATE", False, "Allow *Url downloads from private, loopback and link-local addresses."
+    ),
     "ort_threads": Setting("WXFLOW_ORT_THREADS", 1, "onnxruntime intra-op threads per worker."),
     "recogniser": Setting("WXFLOW_RECOGNISER", "w600k_mbf", "Face recogniser from the model manifest."),
     "queue_prefix": Setting("WXFLOW_QUEUE_PREFIX", "wxflow", "Prefix of the RQ queue names."),
@@ -106,6 +115,11 @@ class Config:
     webhook_backoff_max: int
     webhook_retry_window: int
     maintenance_interval: int
+    paas_challenge_ttl: int
+    faceid_token_ttl: int
+    rate_limit: int
+    fetch_timeout: int
+    fetch_allow_private: bool
     ort_threads: int
     recogniser: str
     queue_prefix: str

@@ -12,7 +12,7 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id
 biz_token_var: contextvars.ContextVar[str] = contextvars.ContextVar("biz_token", default="-")
 
 _ID_CARD = re.compile(r"\b(\d{4})\d{10}(\d{3}[\dXx])\b")
-_LONG_DIGITS = re.compile(r"\b(\d{3})\d{5,}(\d{2})\b")
+_LONG_DIGITS = re.compile(r"\b(\d{3})\d{6,}(\d{2})\b")
 
 
 def mask_id_card(value: str | None) -> str:

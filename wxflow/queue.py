@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 JUDGE_JOB = "wxflow.jobs.attempts.judge_attempt"
 WEBHOOK_JOB = "wxflow.jobs.webhooks.deliver_webhook"
 MAINTENANCE_JOB = "wxflow.jobs.maintenance.run_maintenance"
+PAAS_JOB = "wxflow.jobs.paas.judge_paas_request"
 
 
 def connect_redis(config: Config) -> Redis:
@@ -60,8 +61,13 @@ class JobQueue:
         return self._queue("maintenance")
 
     @property
+    def paas(self) -> Queue:
+        # Separate from flow judging, so a caller waiting on the line is not queued behind uploads.
+        return self._queue("paas")
+
+    @property
     def all(self) -> list[Queue]:
-        return [self.judging, self.webhooks, self.maintenance]
+        return [self.paas, self.judging, self.webhooks, self.maintenance]
 
     def job_exists(self, job_id: str) -> bool:
         return Job.exists(job_id, connection=self.connection)
@@ -80,6 +86,20 @@ class JobQueue:
             retry=Retry(max=self.config.job_retries, interval=[5, 30]) if self.config.job_retries else None,
             meta={"kind": "judge", "attempt_id": attempt_id, "biz_token": biz_token},
             description=f"judge attempt {attempt_id}",
+        )
+
+    def enqueue_paas(self, request_id: str) -> Job:
+        return self.paas.enqueue(
+            PAAS_JOB,
+            request_id,
+            job_id=f"paas-{request_id}",
+            job_timeout=self.config.job_timeout,
+            # The caller gives up after job_timeout; a request still queued then is not worth running.
+            ttl=self.config.job_timeout,
+            result_ttl=600,
+            failure_ttl=7 * 86400,
+            meta={"kind": "paas", "request_id": request_id},
+            description=f"judge paas request {request_id}",
         )
 
     def enqueue_webhook(self, outbox_id: str, biz_token: str, try_number: int, delay: float = 0) -> Job:

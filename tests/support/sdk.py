@@ -24,3 +24,16 @@ def request(model_name: str, **fields: Any) -> Any:
     req = getattr(models, model_name)()
     req.from_json_string(json.dumps(fields))
     return req
+
+
+def common(secret_id: str, secret_key: str, host_port: str) -> Any:
+    """CommonClient: calls any action by name, including ones this SDK release no longer lists."""
+    from tencentcloud.common.common_client import CommonClient
+
+    return CommonClient("faceid", "2018-03-01", Credential(secret_id, secret_key), "", profile(host_port))
+
+
+def valid_id_card(prefix17: str) -> str:
+    """Complete 17 digits with their GB 11643 check digit."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    return prefix17 + "10X98765432"[sum(int(d) * w for d, w in zip(prefix17, weights, strict=True)) % 11]

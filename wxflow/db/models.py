@@ -50,7 +50,9 @@ class Flow(Base):
 
     biz_token: Mapped[str] = mapped_column(String(36), primary_key=True)
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
-    rule_id: Mapped[str] = mapped_column(ForeignKey("rules.id"), index=True)
+    # None for App SDK tokens (GetFaceIdToken), which need no rule.
+    rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16), default="wechat")  # wechat | app
     state: Mapped[str] = mapped_column(String(16), index=True)  # created|in_progress|passed|failed|expired
     liveness_mode: Mapped[str] = mapped_column(String(16))
     compare_source: Mapped[str] = mapped_column(String(16))
@@ -146,3 +148,57 @@ class WebhookDelivery(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(512))
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class PaasChallenge(Base):
+    """A LiveCode or ActionSequence handed to a merchant; ValidateData must match one, once."""
+
+    __tablename__ = "paas_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # digit | action
+    value: Mapped[str] = mapped_column(String(32))
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_paas_challenges_lookup", "merchant_id", "kind", "value"),)
+
+
+class PaasRequest(Base):
+    """One synchronous face action (LivenessCompare, ImageRecognition, ...) judged by a worker."""
+
+    __tablename__ = "paas_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))  # queued|running|done|error
+    params: Mapped[dict[str, Any]]
+    video_media: Mapped[str | None] = mapped_column(String(64))
+    image_media: Mapped[str | None] = mapped_column(String(64))
+    identity_sealed: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+    best_frame_media: Mapped[list[Any] | None]
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    purge_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AuthorityRecord(Base):
+    """The local authority: a reference identity (name, ID number, photo) an operator imported.
+
+    Looked up by an HMAC of the ID number, so the table never holds the number in the clear.
+    """
+
+    __tablename__ = "authority_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    id_card_sealed: Mapped[str] = mapped_column(Text)
+    name_sealed: Mapped[str] = mapped_column(Text)
+    photo_media: Mapped[str | None] = mapped_column(String(64))
+    embedding_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

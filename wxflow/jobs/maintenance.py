@@ -16,7 +16,7 @@ def run_maintenance(slot: int) -> int:
     with bound(request_id=f"maintenance:{slot}"):
         try:
             expired = retention.expire_due(ctx)
-            purged = retention.purge_due(ctx)
+            purged = retention.purge_due(ctx) + retention.purge_paas(ctx)
             requeued = retention.requeue_lost_attempts(ctx)
             swept = webhooks.sweep(ctx)
             if expired or purged or requeued or swept:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import re
@@ -21,7 +20,7 @@ from wxflow.clock import as_utc
 from wxflow.db.models import Attempt, Challenge, Flow, Rule
 from wxflow.errors import Conflict, Gone, NotFound, ServiceError, saas_message
 from wxflow.logs import mask_id_card
-from wxflow.services import challenges, webhooks
+from wxflow.services import authority, challenges, inputs, webhooks
 from wxflow.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -46,16 +45,19 @@ class DetectAuthRequest:
     name: str | None = None
 
 
-def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -> dict[str, str]:
-    now = ctx.clock.now()
+def _rule_of(ctx: ServiceContext, merchant_id: int, rule_id: str) -> Rule:
     with ctx.db.session() as s:
-        rule = s.get(Rule, req.rule_id)
+        rule = s.get(Rule, rule_id)
         if rule is None or rule.merchant_id != merchant_id:
-            raise ServiceError("InvalidParameterValue.RuleIdNotExist", f"RuleId {req.rule_id} does not exist")
+            raise ServiceError("InvalidParameterValue.RuleIdNotExist", f"RuleId {rule_id} does not exist")
         if rule.disabled:
-            raise ServiceError("InvalidParameterValue.RuleIdDisabled", f"RuleId {req.rule_id} is disabled")
-        prefixes = list(rule.redirect_prefixes)
-        mode, compare, max_attempts = rule.liveness_mode, rule.compare_source, rule.max_attempts
+            raise ServiceError("InvalidParameterValue.RuleIdDisabled", f"RuleId {rule_id} is disabled")
+        return rule
+
+
+def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -> dict[str, str]:
+    rule = _rule_of(ctx, merchant_id, req.rule_id)
+    prefixes = list(rule.redirect_prefixes)
 
     if req.redirect_url is not None:
         if not req.redirect_url.startswith(("http://", "https://")):
@@ -69,17 +71,52 @@ def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -
     if req.id_card is not None and not _ID_CARD.match(req.id_card):
         raise ServiceError("InvalidParameterValue", "IdCard must be 18 characters with an upper-case X")
 
+    biz_token = _create_flow(
+        ctx,
+        merchant_id,
+        req,
+        rule_id=rule.id,
+        mode=rule.liveness_mode,
+        compare=rule.compare_source,
+        max_attempts=rule.max_attempts,
+        ttl=ctx.config.biztoken_ttl,
+        channel="wechat",
+    )
+    log.info("flow created rule=%s mode=%s id=%s", req.rule_id, rule.liveness_mode, mask_id_card(req.id_card))
+    url = f"{ctx.config.public_url.rstrip('/')}/h5/verify?token={biz_token}"
+    return {"Url": url, "BizToken": biz_token}
+
+
+def _create_flow(
+    ctx: ServiceContext,
+    merchant_id: int,
+    req: DetectAuthRequest,
+    *,
+    rule_id: str | None,
+    mode: str,
+    compare: str,
+    max_attempts: int,
+    ttl: int,
+    channel: str,
+) -> str:
+    now = ctx.clock.now()
     biz_token = str(uuid.uuid4()).upper()
     reference_media = reference_embedding = None
     if compare == "photo":
         if not req.image_base64:
-            raise ServiceError("MissingParameter", "this rule compares against a photo: ImageBase64 is required")
-        photo = _decode_base64(req.image_base64, ctx.config.max_image_bytes)
+            raise ServiceError("MissingParameter", "a compare photo is required: ImageBase64")
+        photo = inputs.decode_base64(req.image_base64, ctx.config.max_image_bytes)
         embedding = _reference_embedding(ctx, photo)
         reference_media = ctx.media.put(photo)
-        reference_embedding = ctx.biometrics.seal_text(
-            base64.b64encode(embedding.astype(np.float32).tobytes()).decode(), aad=biz_token
-        )
+        reference_embedding = authority.seal_embedding(ctx, embedding, biz_token)
+
+    if compare == "authority":
+        if not req.id_card or not req.name:
+            raise ServiceError("MissingParameter", "the authority compare needs IdCard and Name")
+        authority.check_identity_format(req.id_card, req.name)
+        with ctx.db.session() as s:
+            match = authority.reference_for(ctx, s, req.id_card, req.name)
+        reference_embedding = authority.seal_embedding(ctx, match.embedding, biz_token)
 
     identity = None
     if req.name or req.id_card:
@@ -89,7 +126,8 @@ def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -
         flow = Flow(
             biz_token=biz_token,
             merchant_id=merchant_id,
-            rule_id=req.rule_id,
+            rule_id=rule_id,
+            channel=channel,
             state="created",
             liveness_mode=mode,
             compare_source=compare,
@@ -100,24 +138,12 @@ def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -
             reference_media=reference_media,
             reference_embedding_sealed=reference_embedding,
             created_at=now,
-            expires_at=now + timedelta(seconds=ctx.config.biztoken_ttl),
+            expires_at=now + timedelta(seconds=ttl),
         )
         s.add(flow)
         s.flush()
         challenges.issue(s, flow, now)
-    log.info("flow created rule=%s mode=%s id=%s", req.rule_id, mode, mask_id_card(req.id_card))
-    url = f"{ctx.config.public_url.rstrip('/')}/h5/verify?token={biz_token}"
-    return {"Url": url, "BizToken": biz_token}
-
-
-def _decode_base64(text: str, max_bytes: int) -> bytes:
-    # base64 grows data by 4/3: refuse before decoding anything too large.
-    if len(text) > max_bytes * 4 // 3 + 4:
-        raise ServiceError("FailedOperation.ImageSizeTooLarge", "ImageBase64 is over the size limit")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ServiceError("FailedOperation.ImageDecodeFailed", "ImageBase64 is not valid base64") from None
+    return biz_token
 
 
 def _reference_embedding(ctx: ServiceContext, photo: bytes) -> np.ndarray:
@@ -471,3 +497,74 @@ def legacy_detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoReq
     if full["VideoData"] is not None:
         legacy["VideoData"] = full["VideoData"]
     return json.dumps(legacy, ensure_ascii=False)
+
+
+# --- App SDK channel (GetFaceIdToken / GetFaceIdResult) -----------------------------------------
+
+COMPARE_LIBS = {"LOCAL": "photo", "BUSINESS": "authority"}
+
+
+def faceid_token(ctx: ServiceContext, merchant_id: int, compare_lib: str, req: DetectAuthRequest) -> str:
+    """A single-use token for the merchant's own app: one upload within 10 minutes, result for 3 days."""
+    compare = COMPARE_LIBS.get(compare_lib)
+    if compare is None:
+        raise ServiceError("InvalidParameterValue", "CompareLib must be LOCAL or BUSINESS")
+    mode = "silent"
+    if req.rule_id:
+        mode = _rule_of(ctx, merchant_id, req.rule_id).liveness_mode
+    token = _create_flow(
+        ctx,
+        merchant_id,
+        req,
+        rule_id=req.rule_id or None,
+        mode=mode,
+        compare=compare,
+        max_attempts=1,
+        ttl=ctx.config.faceid_token_ttl,
+        channel="app",
+    )
+    log.info("app token created mode=%s compare=%s", mode, compare)
+    return token
+
+
+def faceid_result(
+    ctx: ServiceContext, merchant_id: int, token: str, need_video: bool, need_best_frame: bool
+) -> dict[str, Any]:
+    with ctx.db.session() as s:
+        flow = _load_flow(s, token)
+        if flow is None or flow.merchant_id != merchant_id or flow.channel != "app":
+            raise ServiceError("InvalidParameterValue.BizTokenIllegal", "FaceIdToken is not valid for this caller")
+        expire_if_due(ctx, s, flow)
+        if flow.purged_at is not None or (flow.purge_at is not None and as_utc(flow.purge_at) <= ctx.clock.now()):
+            raise ServiceError("InvalidParameterValue.BizTokenExpired", "the result's retention period has ended")
+        identity = _identity(ctx, flow)
+        attempts = list(s.scalars(select(Attempt).where(Attempt.biz_token == flow.biz_token)))
+        final = flow.state in FINAL_STATES
+        attempt = _chosen_attempt(flow, attempts)
+        out: dict[str, Any] = {
+            "Result": None,
+            "Description": saas_message(17),
+            "Similarity": None,
+            "IdCard": identity.get("id_card"),
+            "Name": identity.get("name"),
+            "Extra": flow.extra,
+            "VideoBase64": None,
+            "BestFrameBase64": None,
+            "LivenessInfoTag": None,
+        }
+        if not final:
+            return out
+        if flow.state == "expired":
+            out.update(Result="FailedOperation.TokenExpired", Description=saas_message(15))
+            return out
+        out["Result"] = attempt.result if attempt else None
+        out["Description"] = flow.err_msg
+        out["Similarity"] = flow.sim
+        out["LivenessInfoTag"] = sorted({t for a in attempts for t in (a.tags or [])})
+        if need_best_frame:
+            frames = _best_frames(ctx, flow, attempts, 1)
+            out["BestFrameBase64"] = frames["BestFrame"] if frames else None
+        if need_video:
+            video = _video(ctx, flow, attempts)
+            out["VideoBase64"] = video["LivenessVideo"] if video else None
+        return out

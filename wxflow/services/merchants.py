@@ -16,8 +16,8 @@ from wxflow.services.context import ServiceContext
 # Liveness modes the engine really judges today. The others are refused, never faked.
 IMPLEMENTED_LIVENESS = ("silent", "action")
 PLANNED_LIVENESS = ("digit", "light", "flash")
-IMPLEMENTED_COMPARE = ("photo", "none")
-PLANNED_COMPARE = ("authority",)
+IMPLEMENTED_COMPARE = ("photo", "authority", "none")
+PLANNED_COMPARE: tuple[str, ...] = ()
 THRESHOLDS = {"1e-3": 70.0, "1e-4": 80.0}  # Sim pass marks: 千一 and 万一 (spec section 5)
 
 

@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import select
 
-from wxflow.db.models import Attempt, Flow
+from wxflow.db.models import Attempt, Flow, PaasChallenge, PaasRequest
 from wxflow.services import flows
 from wxflow.services.context import ServiceContext
 
@@ -68,3 +68,18 @@ def requeue_lost_attempts(ctx: ServiceContext, older_than_seconds: int = 120) ->
                 ctx.queue.enqueue_judge(attempt.id, attempt.biz_token)
                 count += 1
     return count
+
+
+def purge_paas(ctx: ServiceContext, limit: int = 500) -> int:
+    """PaaS requests keep their media for the retention period too; used or stale challenges go."""
+    now = ctx.clock.now()
+    with ctx.db.session() as s:
+        due = s.scalars(
+            select(PaasRequest).where(PaasRequest.purge_at <= now).limit(limit).with_for_update(skip_locked=True)
+        ).all()
+        for row in due:
+            for media_id in filter(None, [row.video_media, row.image_media, *(row.best_frame_media or [])]):
+                ctx.media.delete(media_id)
+            s.delete(row)
+        s.execute(PaasChallenge.__table__.delete().where(PaasChallenge.expires_at <= now))
+        return len(due)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import traceback
 from typing import Any
@@ -12,7 +11,7 @@ import numpy as np
 
 from wxflow.db.models import Attempt, Challenge, Flow
 from wxflow.errors import saas_message
-from wxflow.services import flows
+from wxflow.services import authority, flows
 from wxflow.services.context import ServiceContext
 from wxflow.services.merchants import THRESHOLDS
 
@@ -44,7 +43,7 @@ def judge_attempt(ctx: ServiceContext, attempt_id: str) -> str:
         flow = s.get(Flow, attempt.biz_token)
         challenge = s.get(Challenge, attempt.challenge_id)
         assert flow is not None and challenge is not None
-        rule = s.get(Rule, flow.rule_id)
+        rule = s.get(Rule, flow.rule_id) if flow.rule_id else None
         threshold = THRESHOLDS[rule.threshold if rule else "1e-3"]
         mode, compare_source = flow.liveness_mode, flow.compare_source
         challenge_value = dict(challenge.value)
@@ -127,9 +126,7 @@ def _judge(
         return out
     if verdict.embedding is None or reference_sealed is None:
         return _fail(out, compare_status=2004, result="FailedOperation.LivessBestFrameError")
-    reference = np.frombuffer(
-        base64.b64decode(ctx.biometrics.open_text(reference_sealed, aad=biz_token)), dtype=np.float32
-    )
+    reference = authority.open_embedding(ctx, reference_sealed, aad=biz_token)
     score = compare(verdict.embedding, reference, ctx.config.recogniser)
     out["sim"] = round(float(score.sim), 2)
     out["details"]["compare"] = {"cosine": round(float(score.cosine), 4), "threshold_sim": threshold}

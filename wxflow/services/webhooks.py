@@ -27,7 +27,7 @@ EVENTS = {"passed": "flow.passed", "failed": "flow.failed", "expired": "flow.exp
 
 def record_final(ctx: ServiceContext, session: Session, flow: Flow) -> WebhookOutbox | None:
     """Queue the end-of-flow webhook in the caller's transaction (no-op when the rule has no callback)."""
-    rule = session.get(Rule, flow.rule_id)
+    rule = session.get(Rule, flow.rule_id) if flow.rule_id else None
     if rule is None or not rule.callback_url:
         return None
     payload = {

@@ -13,6 +13,7 @@ from wxflow.api.faceid.actions import ACTIONS
 from wxflow.api.faceid.auth import authenticate
 from wxflow.errors import ServiceError
 from wxflow.logs import request_id_var
+from wxflow.services import ratelimit
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("faceid", __name__)
@@ -38,10 +39,11 @@ def tc3_endpoint() -> Response:
     ctx = current_app.extensions["wxflow"]
     action = request.headers.get("X-TC-Action", "")
     try:
-        body = request.get_data(cache=True)
-        if len(body) > ctx.config.max_body_bytes:
+        if (request.content_length or 0) > ctx.config.max_body_bytes:
             raise ServiceError("InvalidParameter", "the request body is larger than 10 MB")
+        body = request.get_data(cache=True)
         caller = authenticate(ctx, request, body)
+        ratelimit.check(ctx, caller.secret_id)
         if request.headers.get("X-TC-Version", VERSION) != VERSION:
             raise ServiceError("NoSuchVersion", f"faceid speaks version {VERSION}")
         handler = ACTIONS.get(action)
