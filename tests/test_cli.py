@@ -151,3 +151,16 @@ def test_openapi_documents_the_device_api(client):
     assert "multipart/form-data" in upload["requestBody"]["content"]
     assert {"202", "409", "410", "413"} <= set(upload["responses"])
     assert client.get("/api/docs").status_code == 200
+
+
+def test_every_tc3_action_is_documented(client):
+    from pathlib import Path
+
+    from wxflow.api.faceid.actions import ACTIONS
+
+    post = client.get("/api/openapi.json").get_json()["paths"]["/"]["post"]
+    examples = post["requestBody"]["content"]["application/json"]["examples"]
+    assert set(examples) == set(ACTIONS)
+    guide = (Path(__file__).resolve().parents[1] / "docs" / "faceid-api.md").read_text()
+    for action in ACTIONS:
+        assert f"### {action}" in guide, f"docs/faceid-api.md lacks {action}"

@@ -69,7 +69,12 @@ def create_app(config: Config | dict[str, Any] | None = None, *, clock: Clock | 
     from wxflow.h5 import blueprint as h5_bp
 
     api.register_blueprint(device_bp)
+    from wxflow.api.faceid.actions import ACTIONS
+    from wxflow.api.faceid.openapi import document
+
     app.register_blueprint(faceid_bp)
+    tc3_rule = next(r for r in app.url_map.iter_rules() if r.endpoint == "faceid.tc3_endpoint")
+    document(api.spec, tc3_rule, sorted(ACTIONS))
     app.register_blueprint(h5_bp)
     app.register_error_handler(ServiceError, _service_error)
 
