@@ -133,6 +133,17 @@ def registry_import(csv_path: str, photo_dir: str | None, as_json: bool) -> None
     _emit(report.as_dict(), as_json)
 
 
+encryption_group = AppGroup("encryption", help="Envelope encryption of TC3 fields (the Encryption object).")
+
+
+@encryption_group.command("public-key")
+def encryption_public_key() -> None:
+    """Print the RSA public key merchants wrap their AES-256 field keys with (RSA-OAEP, SHA-256)."""
+    from wxflow.services import envelope
+
+    click.echo(envelope.public_key(_ctx()), nl=False)
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--no-maintenance", is_flag=True, help="Do not schedule the periodic sweep from this worker.")
@@ -200,6 +211,15 @@ def settings_command() -> None:
 
 
 def register(app: Flask) -> None:
-    commands = (db_group, merchant_group, rule_group, registry_group, worker_command, serve_command, settings_command)
+    commands = (
+        db_group,
+        merchant_group,
+        rule_group,
+        registry_group,
+        encryption_group,
+        worker_command,
+        serve_command,
+        settings_command,
+    )
     for command in commands:
         app.cli.add_command(command)

@@ -151,3 +151,77 @@ def new_secret_id() -> str:
 
 def new_secret(nbytes: int = 24) -> str:
     return secrets.token_urlsafe(nbytes)
+
+
+# --- envelope encryption of TC3 fields (the Encryption object) ------------------------------------
+
+
+def load_or_create_rsa_key(path: Path, sealer: Sealer) -> object:
+    """The server's RSA-2048 key for unwrapping merchants' field keys; stored sealed with the master key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if path.exists():
+        return serialization.load_der_private_key(sealer.open(path.read_bytes(), aad="rsa"), password=None)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return load_or_create_rsa_key(path, sealer)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(sealer.seal(der, aad="rsa"))
+    return key
+
+
+def public_key_pem(private_key: object) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return (
+        private_key.public_key()
+        .public_bytes(  # type: ignore[attr-defined]
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        .decode()
+    )
+
+
+def rsa_unwrap(private_key: object, blob: bytes) -> bytes:
+    """RSA-OAEP with SHA-256 (and MGF1-SHA-256): the padding merchants must use to wrap their AES key."""
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    return private_key.decrypt(  # type: ignore[attr-defined]
+        blob, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    )
+
+
+def rsa_wrap(public_pem: str, key: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    public = serialization.load_pem_public_key(public_pem.encode())
+    return public.encrypt(  # type: ignore[union-attr]
+        key, padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    )
+
+
+def aes_cbc_encrypt(key: bytes, iv: bytes, plaintext: bytes) -> bytes:
+    """AES-256-CBC with PKCS#7 padding."""
+    from cryptography.hazmat.primitives import padding as sym_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    padder = sym_padding.PKCS7(128).padder()
+    data = padder.update(plaintext) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
+    return encryptor.update(data) + encryptor.finalize()
+
+
+def aes_cbc_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
+    from cryptography.hazmat.primitives import padding as sym_padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    data = decryptor.update(ciphertext) + decryptor.finalize()
+    unpadder = sym_padding.PKCS7(128).unpadder()
+    return unpadder.update(data) + unpadder.finalize()

@@ -63,14 +63,8 @@ def _load(schema: Schema, params: dict[str, Any]) -> dict[str, Any]:
         raise ServiceError(code, f"the parameter {field_name} is invalid: {text}") from None
 
 
-def _refuse_encryption(data: dict[str, Any]) -> None:
-    if data.get("Encryption"):
-        raise ServiceError("InvalidParameter.UnsupportEncryptField", "the Encryption object is not supported yet")
-
-
 def detect_auth(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     data = _load(DetectAuthParams(), params)
-    _refuse_encryption(data)
     return flows.detect_auth(
         ctx,
         caller.merchant_id,
@@ -87,9 +81,6 @@ def detect_auth(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> 
 
 def _detect_info_request(params: dict[str, Any]) -> flows.DetectInfoRequest:
     data = _load(DetectInfoParams(), params)
-    _refuse_encryption(data)
-    if data.get("IsEncryptResponse"):
-        raise ServiceError("InvalidParameter.UnsupportEncryptField", "encrypted responses are not supported yet")
     return flows.DetectInfoRequest(data["BizToken"], data["RuleId"], data["InfoType"], data["BestFramesCount"])
 
 
@@ -174,7 +165,6 @@ def get_action_sequence(ctx: ServiceContext, caller: Caller, params: dict[str, A
 def _liveness(action: str) -> Handler:
     def handler(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         data = _load(LivenessParams(), params)
-        _refuse_encryption(data)
         video = inputs.media(ctx, data.get("VideoBase64"), data.get("VideoUrl"), "video")
         image = None
         if action == "LivenessCompare":
@@ -211,7 +201,6 @@ def _liveness(action: str) -> Handler:
 def _image_recognition(action: str) -> Handler:
     def handler(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
         data = _load(ImageRecognitionParams(), params)
-        _refuse_encryption(data)
         image = inputs.media(ctx, data.get("ImageBase64"), data.get("ImageUrl"), "image")
         result = paas.image_recognition(ctx, caller.merchant_id, action, image or b"", data["IdCard"], data["Name"])
         return {
@@ -226,7 +215,6 @@ def _image_recognition(action: str) -> Handler:
 
 def get_face_id_token(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     data = _load(FaceIdTokenParams(), params)
-    _refuse_encryption(data)
     token = flows.faceid_token(
         ctx,
         caller.merchant_id,

@@ -13,7 +13,7 @@ from wxflow.api.faceid.actions import ACTIONS
 from wxflow.api.faceid.auth import authenticate
 from wxflow.errors import ServiceError
 from wxflow.logs import request_id_var
-from wxflow.services import ratelimit
+from wxflow.services import envelope, ratelimit
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("faceid", __name__)
@@ -55,7 +55,13 @@ def tc3_endpoint() -> Response:
             raise ServiceError("InvalidParameter", "the request body is not JSON") from None
         if not isinstance(params, dict):
             raise ServiceError("InvalidParameter", "the request body must be a JSON object")
+        params, sealed = envelope.decrypt_params(ctx, params)
+        encrypt_whole = bool(params.get("IsEncryptResponse"))
+        if encrypt_whole and sealed is None:
+            raise ServiceError("MissingParameter", "IsEncryptResponse needs an Encryption object")
         result = handler(ctx, caller, params)
+        if sealed is not None:
+            result = envelope.encrypt_response(sealed, result, whole_body=encrypt_whole)
     except ServiceError as exc:
         log.info("%s refused: %s", action or "-", exc.code)
         return _error(exc.code, exc.message(language), request_id)
