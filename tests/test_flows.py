@@ -292,3 +292,26 @@ def test_a_crash_is_a_system_error_never_a_spoof(client, ctx, merchant, make_rul
         assert attempt.err_code == 4 and attempt.live_status is None and attempt.error
         assert s.get(Flow, token).state == "in_progress"
     assert client.get(f"/api/v1/flows/{token}").get_json()["challenge"] is not None
+
+
+def test_a_flow_bound_to_a_wechat_user_serves_only_that_device(client, ctx, merchant, make_rule):
+    from wxflow.services import binding
+
+    token = drive.start(ctx, merchant.id, make_rule())
+    assert client.get(f"/api/v1/flows/{token}").status_code == 200  # unbound: any device
+    key = binding.bind_user(ctx, token, "o-alice", "oauth")
+    assert binding.bind_user(ctx, token, "o-alice", "oauth") == key  # idempotent (WeChat may call twice)
+    with pytest.raises(binding.BoundToAnotherUser):
+        binding.bind_user(ctx, token, "o-mallory", "oauth")
+
+    refused = client.get(f"/api/v1/flows/{token}")
+    assert refused.status_code == 403 and refused.get_json()["error_code"] == "FailedOperation.FlowBoundToAnotherUser"
+    assert client.get(f"/api/v1/flows/{token}", headers={"X-Wxflow-Device": "0" * 64}).status_code == 403
+    view = client.get(f"/api/v1/flows/{token}", headers={"X-Wxflow-Device": key})
+    assert view.status_code == 200
+    client.set_cookie("wxflow_device", key)
+    challenge = client.get(f"/api/v1/flows/{token}").get_json()["challenge"]["id"]
+    assert drive.upload(client, token, drive.real_clip(2.5), challenge).status_code == 202
+    with ctx.db.session() as s:
+        flow = s.get(Flow, token)
+        assert flow.bound_via == "oauth" and "o-alice" not in (flow.openid_sealed or "")

@@ -75,6 +75,9 @@ class Flow(Base):
     compare_msg: Mapped[str | None] = mapped_column(String(256))
     sim: Mapped[float | None] = mapped_column(Float)
     final_attempt_id: Mapped[str | None] = mapped_column(String(36))
+    # The WeChat user (openid of the rule's app) the flow is bound to, once known; sealed: an identifier.
+    openid_sealed: Mapped[str | None] = mapped_column(Text)
+    bound_via: Mapped[str | None] = mapped_column(String(16))  # oauth | miniprogram
 
 
 class Challenge(Base):

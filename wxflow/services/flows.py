@@ -20,7 +20,7 @@ from wxflow.clock import as_utc
 from wxflow.db.models import Attempt, Challenge, Flow, Rule
 from wxflow.errors import Conflict, Gone, NotFound, ServiceError, saas_message
 from wxflow.logs import mask_id_card
-from wxflow.services import authority, challenges, inputs, webhooks
+from wxflow.services import authority, binding, challenges, inputs, webhooks
 from wxflow.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -161,6 +161,10 @@ def _reference_embedding(ctx: ServiceContext, photo: bytes) -> np.ndarray:
 # --- loading and expiry -------------------------------------------------------------------------
 
 
+def load_for_update(session: Session, biz_token: str) -> Flow | None:
+    return _load_flow(session, biz_token)
+
+
 def _load_flow(session: Session, biz_token: str) -> Flow | None:
     if not _BIZ_TOKEN.match(biz_token or ""):
         return None
@@ -201,10 +205,11 @@ def finish(
 # --- device side --------------------------------------------------------------------------------
 
 
-def _device_flow(ctx: ServiceContext, session: Session, biz_token: str) -> Flow:
+def _device_flow(ctx: ServiceContext, session: Session, biz_token: str, device_key: str | None) -> Flow:
     flow = _load_flow(session, biz_token)
     if flow is None:
         raise NotFound("InvalidParameterValue.BizTokenIllegal", "unknown verification token")
+    binding.check_device(ctx, flow, device_key)
     return flow
 
 
@@ -220,9 +225,9 @@ def attempts_used(session: Session, flow: Flow) -> int:
     )
 
 
-def flow_for_device(ctx: ServiceContext, biz_token: str) -> dict[str, Any]:
+def flow_for_device(ctx: ServiceContext, biz_token: str, device_key: str | None = None) -> dict[str, Any]:
     with ctx.db.session() as s:
-        flow = _device_flow(ctx, s, biz_token)
+        flow = _device_flow(ctx, s, biz_token, device_key)
         expire_if_due(ctx, s, flow)
         used = attempts_used(s, flow)
         view: dict[str, Any] = {
@@ -251,7 +256,12 @@ def _has_open_attempt(session: Session, flow: Flow) -> bool:
 
 
 def submit_attempt(
-    ctx: ServiceContext, biz_token: str, challenge_id: str | None, video: bytes, content_type: str
+    ctx: ServiceContext,
+    biz_token: str,
+    challenge_id: str | None,
+    video: bytes,
+    content_type: str,
+    device_key: str | None = None,
 ) -> str:
     if not challenge_id:
         raise ServiceError("MissingParameter", "challenge_id is required: answer the challenge you were issued")
@@ -264,7 +274,7 @@ def submit_attempt(
     _probe(ctx, video)
     now = ctx.clock.now()
     with ctx.db.session() as s:
-        flow = _device_flow(ctx, s, biz_token)
+        flow = _device_flow(ctx, s, biz_token, device_key)
         if expire_if_due(ctx, s, flow):
             s.commit()
             raise Gone("InvalidParameterValue.BizTokenExpired", "this verification has expired")
@@ -329,9 +339,11 @@ USER_OUTCOMES = {
 }
 
 
-def attempt_for_device(ctx: ServiceContext, biz_token: str, attempt_id: str) -> dict[str, Any]:
+def attempt_for_device(
+    ctx: ServiceContext, biz_token: str, attempt_id: str, device_key: str | None = None
+) -> dict[str, Any]:
     with ctx.db.session() as s:
-        flow = _device_flow(ctx, s, biz_token)
+        flow = _device_flow(ctx, s, biz_token, device_key)
         attempt = s.get(Attempt, attempt_id)
         if attempt is None or attempt.biz_token != flow.biz_token:
             raise NotFound("InvalidParameterValue", "unknown attempt")

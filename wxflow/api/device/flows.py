@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from flask_smorest.fields import Upload
 
 from wxflow.errors import ServiceError
 from wxflow.logs import biz_token_var
-from wxflow.services import flows
+from wxflow.services import binding, flows
 
 blueprint = Blueprint(
     "flows", __name__, url_prefix="/api/v1/flows", description="A verification as the user's device sees it."
@@ -70,6 +70,11 @@ def _ctx() -> Any:
     return current_app.extensions["wxflow"]
 
 
+def _device_key() -> str | None:
+    # Issued when the flow was bound to a WeChat user: a header (mini-program) or a cookie (H5 page).
+    return request.headers.get(binding.DEVICE_HEADER) or request.cookies.get(binding.DEVICE_COOKIE)
+
+
 @blueprint.route("/<biz_token>")
 class FlowResource(MethodView):
     @blueprint.response(200, FlowSchema)
@@ -77,7 +82,7 @@ class FlowResource(MethodView):
     def get(self, biz_token: str) -> dict[str, Any]:
         """State, liveness mode, the current challenge, attempts left and expiry."""
         biz_token_var.set(biz_token)
-        return flows.flow_for_device(_ctx(), biz_token)
+        return flows.flow_for_device(_ctx(), biz_token, _device_key())
 
 
 @blueprint.route("/<biz_token>/attempts")
@@ -99,7 +104,9 @@ class AttemptCollection(MethodView):
             raise ServiceError(
                 "FailedOperation.VideoDurationExceeded", "the video is larger than 8 MB", http_status=413
             )
-        attempt_id = flows.submit_attempt(_ctx(), biz_token, form.get("challenge_id"), data, upload.mimetype or "")
+        attempt_id = flows.submit_attempt(
+            _ctx(), biz_token, form.get("challenge_id"), data, upload.mimetype or "", _device_key()
+        )
         return {"attempt_id": attempt_id}
 
 
@@ -110,4 +117,4 @@ class AttemptResource(MethodView):
     def get(self, biz_token: str, attempt_id: str) -> dict[str, Any]:
         """The attempt's state, a user-safe outcome, and the redirect once the flow is final."""
         biz_token_var.set(biz_token)
-        return flows.attempt_for_device(_ctx(), biz_token, attempt_id)
+        return flows.attempt_for_device(_ctx(), biz_token, attempt_id, _device_key())
