@@ -73,6 +73,14 @@ SETTINGS: dict[str, Setting] = {
     "fetch_allow_private": Setting(
         "WXFLOW_FETCH_ALLOW_PRIVATE", False, "Allow *Url downloads from private, loopback and link-local addresses."
     ),
+    "wechat_api_base": Setting(
+        "WXFLOW_WECHAT_API_BASE",
+        "https://api.weixin.qq.com/",
+        "WeChat server API base (OAuth code exchange, jscode2session).",
+    ),
+    "wechat_oauth_base": Setting(
+        "WXFLOW_WECHAT_OAUTH_BASE", "https://open.weixin.qq.com/connect/", "WeChat web OAuth authorize base."
+    ),
     "ort_threads": Setting("WXFLOW_ORT_THREADS", 1, "onnxruntime intra-op threads per worker."),
     "recogniser": Setting("WXFLOW_RECOGNISER", "w600k_mbf", "Face recogniser from the model manifest."),
     "queue_prefix": Setting("WXFLOW_QUEUE_PREFIX", "wxflow", "Prefix of the RQ queue names."),
@@ -120,6 +128,8 @@ class Config:
     rate_limit: int
     fetch_timeout: int
     fetch_allow_private: bool
+    wechat_api_base: str
+    wechat_oauth_base: str
     ort_threads: int
     recogniser: str
     queue_prefix: str
