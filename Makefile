@@ -35,10 +35,11 @@ run: venv
 	$(BIN)/flask --app app db upgrade
 	$(BIN)/flask --app app serve --host $(HOST) --port $(PORT)
 
-# Later work: the mini-program's jest suite joins here (cd miniprogram && npm ci && npx jest).
+# Python suite (SQLite and PostgreSQL, real Redis, real models), then the mini-program's jest suite.
 test: venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	cd miniprogram && npm ci --no-audit --no-fund && npx jest --ci
 
 lint: venv
 	$(BIN)/ruff check .
@@ -48,4 +49,4 @@ clean:
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) miniprogram/node_modules

@@ -42,7 +42,11 @@ def _service_error(exc: ServiceError) -> Any:
     return payload, exc.http_status
 
 
-def create_app(config: Config | dict[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
+def create_app(
+    config: Config | dict[str, Any] | None = None, *, clock: Clock | None = None, testing: dict[str, Any] | None = None
+) -> Flask:
+    """``testing`` holds test-only hooks (``action_sequence``: issue this action order, never a random
+    one); no setting or environment variable reaches it, so a served or worker process never has it."""
     if not isinstance(config, Config):
         config = Config.from_env(**(config or {}))
     logs.configure(config.log_level)
@@ -61,14 +65,22 @@ def create_app(config: Config | dict[str, Any] | None = None, *, clock: Clock | 
     )
     ctx: ServiceContext = build_context(config, clock=clock)
     app.extensions["wxflow"] = ctx
+    for hook, value in (testing or {}).items():
+        if hook != "action_sequence":
+            raise ValueError(f"unknown test hook {hook!r}")
+        from wxflow.services.challenges import fix_actions_for_tests
+
+        fix_actions_for_tests(ctx.db.sessions, value)
 
     api = WxflowApi(app)
 
     from wxflow.api.device import blueprint as device_bp
+    from wxflow.api.device.wechat import blueprint as wechat_bp
     from wxflow.api.faceid import blueprint as faceid_bp
     from wxflow.h5 import blueprint as h5_bp
 
     api.register_blueprint(device_bp)
+    api.register_blueprint(wechat_bp)
     from wxflow.api.faceid.actions import ACTIONS
     from wxflow.api.faceid.openapi import document
 

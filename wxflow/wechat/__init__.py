@@ -8,8 +8,10 @@ a hard-coded WeChat URL that no base-URL setting reaches.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
+import requests
 from wechatpy.exceptions import WeChatClientException, WeChatOAuthException
 
 
@@ -22,6 +24,15 @@ class WeChatError(Exception):
 
 CODE_BEEN_USED = 40163
 INVALID_CODE = 40029
+HTTP_FAILURE = -2  # WeChat answered with a non-2xx status: wechatpy reports no errcode then
+TIMEOUT = 5  # seconds: a hung WeChat call must not hold a request forever
+
+
+def _errcode(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return HTTP_FAILURE
 
 
 @dataclass(frozen=True)
@@ -44,20 +55,25 @@ def exchange_oauth_code(app_id: str, secret: str, code: str, api_base: str, redi
 
     oauth = WeChatOAuth(app_id, secret, redirect_uri, scope="snsapi_base")
     oauth.API_BASE_URL = api_base
+    oauth._http.request = functools.partial(oauth._http.request, timeout=TIMEOUT)  # no timeout option exists
     try:
         data = oauth.fetch_access_token(code)
     except WeChatOAuthException as exc:
-        raise WeChatError(int(exc.errcode), str(exc.errmsg)) from None
+        raise WeChatError(_errcode(exc.errcode), str(exc.errmsg)) from None
+    except requests.RequestException as exc:
+        raise WeChatError(HTTP_FAILURE, f"WeChat unreachable ({type(exc).__name__})") from None
     return WeChatUser(openid=data["openid"], unionid=data.get("unionid"))
 
 
 def code_to_session(app_id: str, secret: str, js_code: str, api_base: str) -> WeChatUser:
     from wechatpy import WeChatClient
 
-    client = WeChatClient(app_id, secret, access_token="unused-by-jscode2session")
+    client = WeChatClient(app_id, secret, access_token="unused-by-jscode2session", timeout=TIMEOUT)
     client.wxa.API_BASE_URL = api_base
     try:
         data = client.wxa.code_to_session(js_code)
     except WeChatClientException as exc:
-        raise WeChatError(int(exc.errcode), str(exc.errmsg)) from None
+        raise WeChatError(_errcode(exc.errcode), str(exc.errmsg)) from None
+    except requests.RequestException as exc:
+        raise WeChatError(HTTP_FAILURE, f"WeChat unreachable ({type(exc).__name__})") from None
     return WeChatUser(openid=data["openid"], unionid=data.get("unionid"))

@@ -26,6 +26,11 @@ class ChallengeSchema(ma.Schema):
     action_names = ma.fields.List(ma.fields.String())
     sequence = ma.fields.String(metadata={"example": "2,1"})
     code = ma.fields.String(metadata={"description": "Digits to read aloud (digit mode)"})
+    colours = ma.fields.List(
+        ma.fields.String(), metadata={"description": "Light/flash: #RRGGBB colours to show full screen, in order"}
+    )
+    durations_ms = ma.fields.List(ma.fields.Integer(), metadata={"description": "How long each colour is shown"})
+    start_ms = ma.fields.Integer(metadata={"description": "When the first colour starts, after recording starts"})
 
 
 class FlowSchema(ma.Schema):
