@@ -76,7 +76,7 @@ def test_the_verification_url_resolves_to_a_page_saying_what_to_do(server, clien
     page = client.get(f"/h5/verify?token={token}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "人脸核身" in text and "do the actions shown" in text
+    assert "人脸核身" in text and "请按提示依次完成动作" in text
     assert client.get("/h5/verify?token=nope").status_code == 404
 
 
