@@ -20,6 +20,7 @@ DEFAULT_DETECTOR = "scrfd_500m"
 DEFAULT_RECOGNISER = "w600k_mbf"
 DEFAULT_ANTISPOOF = "minifasnet_v2"
 DEFAULT_FACE_MESH = "mediapipe_face_mesh"
+DEFAULT_LANDMARKS = "2d106det"
 
 
 @dataclass
@@ -36,6 +37,14 @@ class Engines:
     model_dir: Path | None
     paths: dict[str, str] = field(default_factory=dict)
     face_mesh_reason: str | None = None
+    recogniser_kind: str = "insightface"
+    """"insightface" (arcface-template 112x112 crop, onnxruntime) or "dlib" (dlib 5-point predictor,
+    150x150 face chip, dlib ResNet). Vision code dispatches alignment and embedding on this."""
+    embedding_dim: int = 512
+    shape_predictor: Any | None = None
+    """dlib's 5-point shape predictor (only with the dlib recogniser)."""
+    landmarks: Any | None = None
+    """insightface 2d106det (eye openness for the quality report); None when absent."""
 
     def new_face_mesh(self, max_num_faces: int = 2) -> Any:
         """A fresh stateful mediapipe FaceMesh for one video (it tracks across frames, so one
@@ -130,12 +139,39 @@ def load_engines(
     rec_path = verify(rec_entry, mdir)
     paths[det_entry["name"]] = str(det_path)
     paths[rec_entry["name"]] = str(rec_path)
+    # Verify every file the recogniser needs before building anything, so a bad pack fails fast.
+    needed = {name: verify(get_entry(name), mdir) for name in rec_entry.get("needs", [])}
+    paths.update({name: str(path) for name, path in needed.items()})
 
     detector = _scrfd_detector(det_path, threads)
     # det_thresh 0.5 is insightface's default; input size is chosen per call (photos vs frames).
     detector.prepare(ctx_id=-1, det_thresh=0.5, input_size=(640, 640))
-    rec = _insightface_model(rec_path, threads)
-    rec.prepare(ctx_id=-1)
+    kind = "dlib" if rec_entry.get("pack") == "dlib" else "insightface"
+    shape_predictor = None
+    if kind == "dlib":
+        try:
+            import dlib  # lazy: only deployments that choose the licence-clean recogniser need it
+        except ImportError as exc:
+            raise ModelFileError(f"recogniser {recogniser!r} needs the dlib-bin package: {exc}") from exc
+
+        # dlib's ResNet and shape predictor run on dlib's own CPU code, not onnxruntime; the
+        # ``threads`` setting applies to the onnxruntime sessions (detector, landmarks).
+        rec = dlib.face_recognition_model_v1(str(rec_path))
+        shape_predictor = dlib.shape_predictor(str(needed["dlib_shape_5"]))
+    else:
+        rec = _insightface_model(rec_path, threads)
+        rec.prepare(ctx_id=-1)
+
+    # 2d106det gives eye contours for the eyes-open quality check; optional (quality then skips it).
+    landmarks = None
+    try:
+        lm_entry = get_entry(DEFAULT_LANDMARKS)
+        lm_path = verify(lm_entry, mdir)
+        landmarks = _insightface_model(lm_path, threads)
+        landmarks.prepare(ctx_id=-1)
+        paths[lm_entry["name"]] = str(lm_path)
+    except ModelFileError:
+        landmarks = None
 
     antispoof = None
     antispoof_reason: str | None = None
@@ -166,4 +202,8 @@ def load_engines(
         model_dir=mdir,
         paths=paths,
         face_mesh_reason=face_mesh_reason,
+        recogniser_kind=kind,
+        embedding_dim=int(rec_entry.get("embedding_dim", 512)),
+        shape_predictor=shape_predictor,
+        landmarks=landmarks,
     )

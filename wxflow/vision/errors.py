@@ -55,3 +55,15 @@ class VideoTooShort(VisionError):
 class VideoSizeTooLarge(VisionError):
     result = "FailedOperation.VideoDurationExceeded"
     err_code = 1107
+
+
+class PoorQualityPhoto(VisionError):
+    """The compare photo's face fails a quality limit (size, sharpness, exposure, pose, eyes);
+    ``report`` is the quality report's JSON so the caller can say which limit and by how much."""
+
+    result = "FailedOperation.LifePhotoPoorQuality"
+    err_code = 2009
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        super().__init__(message)
+        self.report = report or {}

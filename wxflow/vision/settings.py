@@ -71,8 +71,121 @@ class VisionSettings:
     action_min_seconds: float = 1.0
     """Action recordings shorter than this are refused as too short to show anything."""
 
+    # ============================ liveness block (issue 4) ============================
+    # --- intake ---
+    max_sampled_frames: int = 90
+    """Adaptive sampling: at most this many frames per recording. A 3 s clip keeps sample_fps
+    (45 frames); a 20 s one drops to 4.5 fps instead of paying for 300 frames."""
+    audio_rate: int = 16000
+    """Audio is decoded to mono float PCM at this rate (what both speech recognisers expect)."""
+    detect_frames: int = 12
+    """The face detector (and multi-face check) runs on this many frames spread over the clip;
+    the face mesh tracks every sampled frame. SCRFD is the dearest per-frame stage."""
+    mesh_fps_silent: float = 5.0
+    """Adaptive mesh schedule, silent mode: every k-th sampled frame with k = sample rate / this
+    (3 at 15 fps), dense around a possible blink or mouth opening (``face_series``)."""
+    mesh_fps_action: float = 7.5
+    """Adaptive mesh schedule, action mode (k = 2 at 15 fps; 1, i.e. every frame, for long
+    clips sampled under 15 fps): nod, shake and a held open mouth last far longer than 133 ms."""
+    mesh_refine_ratio: float = 0.85
+    """Adaptive mesh: eyes below this fraction of their running neutral openness (the blink
+    threshold is 0.55) make the schedule dense and backfill the frames skipped before."""
+    mesh_refine_mouth: float = 0.45
+    """Adaptive mesh: a mouth opening above this (of the mouth width; 'open mouth' needs 0.6)
+    makes the schedule dense too."""
+    identity_frames: int = 5
+    """Frames spread over the clip whose embeddings must agree (same person throughout)."""
+    identity_min_cosine: float = 0.3
+    """Lowest cosine between any two of those embeddings before the verdict says 'person
+    changed' (tag 08). Same-person frames of the real clips: >= 0.55; strangers: < 0.25."""
+
+    # --- face quality gates (codes 1201-1205) ---
+    face_too_far: float = 0.12
+    """Median face box width / shorter frame side below this -> too far (1204)."""
+    face_too_near: float = 0.85
+    """Median face box width / shorter frame side above this -> too near (1203)."""
+    too_dark: float = 40.0
+    """Median face luma (0-255) below this -> too dark (1201)."""
+    too_bright: float = 225.0
+    """Median face luma above this -> too bright (1202)."""
+
+    # --- head actions (nod 3, shake 4) ---
+    nod_degrees: float = 12.0
+    """Pitch swing (max - min about the neutral) of a nod, degrees, from the mesh's 3-D points."""
+    shake_degrees: float = 18.0
+    """Yaw swing of a head shake, degrees; it must reach past neutral on both sides by a third
+    of this each."""
+
+    # --- silent cues ---
+    planar_residual_max: float = 0.012
+    """Silent mode: landmark motion that a single homography explains to within this fraction of
+    the inter-ocular distance (median over frames), with no blink, is a photo moved in a hand."""
+
+    recapture_moire_max: float = 150.0
+    """Silent mode fails (1301) when the whitened spectral peak of the face (screen moire,
+    wxflow/vision/recapture.py) exceeds this, whatever MiniFASNet says. Measured (bench/liveness.py):
+    21 real clips 4.5-41 (GRID MPEG-1 block artefacts the highest), built screen replays
+    1,600-10,600. Validated only against our synthetic grating: see docs/liveness.md."""
+
+    # --- digit (LIP) ---
+    digit_language: str = "zh"
+    """Recogniser language when the challenge names none: "zh" (sherpa-onnx) or "en" (whisper)."""
+    voice_min_dbfs: float = -38.0
+    """Speech frames must reach this RMS level (dBFS) at the 90th percentile, else 'voice too low'."""
+    voice_min_seconds: float = 0.4
+    """At least this much voiced audio, else 'voice not recognised'."""
+    lip_motion_min: float = 0.05
+    """Range (95th - 5th percentile) of the mouth opening while talking; below -> 'no lip movement'."""
+    lip_sync_min: float = 0.25
+    """Correlation between the audio envelope and the lip opening (best lag within +-0.3 s);
+    below -> dubbed or replayed sound track."""
+    digit_max_mismatch: int = 1
+    """Codes of 4+ digits pass with at most this many wrong digits (same length); measured FAR in
+    docs/liveness.md. Shorter codes must match exactly."""
+
+    # --- light (reflect) and flash ---
+    light_min_corr: float = 0.6
+    """Correlation of the face's colour with the issued sequence (best plausible lag) to pass."""
+    light_max_lag_s: float = 0.6
+    """Latest plausible start of the screen's colour after its scheduled time (display and camera
+    pipeline latency)."""
+    light_min_spatial: float = 0.12
+    """Coefficient of variation of the relative colour response over face regions (forehead,
+    nose, cheeks, chin, jaw sides): a flat photo or screen responds uniformly (~0.03)."""
+
     # --- best frames ---
     best_frame_count: int = 3
     """How many best frames a verdict carries (1..10; the API asks for 2-10)."""
     embed_top_k: int = 3
     """The verdict embedding is the normalised mean over this many best frames."""
+
+    # --- face quality (compare photos and best frames; wxflow/vision/quality.py) ---
+    # Limits measured on shared/data (faces/, lfw-dev, every real video's frames): each sits
+    # outside the range those normal photos reach, so only clearly bad pictures are refused.
+    # Figures in docs/face-engine.md.
+    quality_gate: bool = True
+    """Refuse a compare photo that fails any limit below (PoorQualityPhoto) instead of scoring it."""
+    min_eye_distance_px: float = 20.0
+    """Eye-centre distance in the original image. The recogniser's crop puts ~35 px between the
+    eyes; below 20 the crop is an upscaled blur and genuine scores fall."""
+    min_sharpness: float = 15.0
+    """Variance of the Laplacian of the inner grey 112x112 aligned face (size-normalised
+    sharpness). Normal pictures: faces/ >= 454, lfw-dev >= 35, video frames >= 100; a Gaussian
+    blur of sigma 15 on a 600 px face reads 28, sigma 30 under 15."""
+    min_brightness: float = 40.0
+    """Mean grey level (0-255) of the inner face; below it the face is under-exposed. Normal
+    pictures read 75-191."""
+    max_brightness: float = 225.0
+    """Mean grey level (0-255) of the inner face; above it the face is washed out."""
+    max_clipped_fraction: float = 0.5
+    """Fraction of inner-face pixels at 0-5 or 250-255 above which exposure fails."""
+    max_yaw_deg: float = 40.0
+    """Head turn estimated from the 5 keypoints (nose offset against the eye/mouth midline)."""
+    max_pitch_deg: float = 35.0
+    """Head nod estimated from the 5 keypoints (nose height between the eye and mouth lines)."""
+    max_roll_deg: float = 40.0
+    """Tilt of the eye line. Alignment undoes roll, so only extreme tilts fail."""
+    min_eye_open: float = 0.10
+    """Eye opening (lid gap / eye width, 2d106det contour), the more open eye of the two. Open
+    eyes read 0.24-0.42 on faces/, >= 0.12 on lfw-dev (squints); blink frames dip to 0.08.
+    Skipped when the landmark model is absent."""
