@@ -118,7 +118,11 @@ def test_unsupported_modes_and_actions(engines):
     with pytest.raises(ValueError):
         judge_bytes(data, "lip", None, engines)
     with pytest.raises(ValueError):
-        judge_bytes(data, "action", {"actions": [3]}, engines)
+        judge_bytes(data, "action", {"actions": [5]}, engines)
+    with pytest.raises(ValueError):
+        judge_bytes(data, "digit", None, engines)
+    with pytest.raises(ValueError):
+        judge_bytes(data, "light", {"colours": ["#FF0000"], "durations_ms": [400]}, engines)
     with pytest.raises(ValueError):
         judge_bytes(data, "action", None, engines)
 
@@ -140,14 +144,11 @@ def test_silent_without_antispoof_never_passes(engines):
         judge_bytes(_video("grid", "lrwp9a.mpg"), "silent", None, crippled)
 
 
-def test_cost_of_a_short_clip(engines):
-    import time
-
+def test_short_clip_meshes_fewer_frames(engines):
+    # Cost is benchmarked in bench/liveness.py; here only the schedule that makes it cheaper.
     data = clip_bytes(data_path("videos", "liveportrait", "d12.mp4"), 0, 3)
-    t = time.perf_counter()
-    judge_bytes(data, "silent", None, engines)
-    silent_s = time.perf_counter() - t
-    t = time.perf_counter()
-    judge_bytes(data, "action", {"actions": [2]}, engines)
-    action_s = time.perf_counter() - t
-    assert silent_s < 2.0 and action_s < 2.0, (silent_s, action_s)
+    silent = judge_bytes(data, "silent", None, engines)
+    action = judge_bytes(data, "action", {"actions": [2]}, engines)
+    n = silent.details["frames_sampled"]
+    assert silent.details["mesh_frames"] < n and action.details["mesh_frames"] < n
+    assert "timings_ms" in silent.details and "recapture" in silent.details["timings_ms"]

@@ -24,6 +24,13 @@ class DecodedVideo:
     height: int
     codec: str
     container: str
+    audio: np.ndarray | None = None
+    """The first audio track as mono float32 PCM in [-1, 1] at ``sample_rate``; None without one."""
+    sample_rate: int = 16000
+    audio_offset: float = 0.0
+    """Time of the first audio sample on the frames' clock (``Frame.t``), in seconds."""
+    sample_fps: float = 0.0
+    """The rate frames were actually sampled at (adaptive: lower for long recordings)."""
 
 
 @dataclass

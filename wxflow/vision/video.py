@@ -1,4 +1,5 @@
-"""Video intake with PyAV: bytes in, time-stamped upright BGR frames sampled at a fixed rate out."""
+"""Video intake with PyAV: bytes in, time-stamped upright BGR frames (sampled on a time grid) and
+the audio track as mono float PCM out."""
 
 from __future__ import annotations
 
@@ -50,12 +51,31 @@ def _scaled_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(2, int(width * scale) // 2 * 2), max(2, int(height * scale) // 2 * 2)
 
 
+def _sampling_fps(settings: VisionSettings, duration: float | None) -> float:
+    """Adaptive rate: ``sample_fps`` unless that would exceed ``max_sampled_frames`` over the
+    recording's (header) duration; unknown durations keep ``sample_fps`` and are capped later."""
+    fps = float(settings.sample_fps)
+    if duration and duration > 0:
+        fps = min(fps, settings.max_sampled_frames / duration)
+    return max(1.0, fps)
+
+
+def _audio_pcm(chunks: list[np.ndarray]) -> np.ndarray | None:
+    if not chunks:
+        return None
+    pcm = np.concatenate([c.reshape(-1) for c in chunks]).astype(np.float32)
+    # Decoders of lossy formats (mp2, aac) overshoot full scale a little; clip, as a DAC would.
+    return np.clip(pcm, -1.0, 1.0)
+
+
 def decode_video(data: bytes, settings: VisionSettings | None = None) -> DecodedVideo:
     """Decode a recording (webm VP8/VP9, mp4/mov H.264/HEVC, avi, mpg, flv) from memory.
 
-    Frames are kept by their real presentation timestamps at ``settings.sample_fps`` (a 30 fps
-    phone clip and a 12 fps browser clip yield the same time grid), converted to BGR, downscaled
-    to ``max_frame_side`` and rotated upright. ``Frame.t`` counts from the first frame.
+    Frames are kept by their real presentation timestamps (variable frame rates included) on a
+    regular time grid (``sample_fps``, lowered for long recordings so at most
+    ``max_sampled_frames`` are kept), converted to BGR, downscaled to ``max_frame_side`` and
+    rotated upright. ``Frame.t`` counts from the first frame. The first audio track, if any, is
+    decoded in the same pass to mono float PCM at ``audio_rate``, with its offset on that clock.
     """
     import av
 
@@ -75,6 +95,7 @@ def decode_video(data: bytes, settings: VisionSettings | None = None) -> Decoded
         stream = container.streams.video[0]
         # Frame threads make H.264 decode ~2x faster on 2 cores; the order of frames is unchanged.
         stream.thread_type = "AUTO"
+        astream = container.streams.audio[0] if container.streams.audio else None
         # The video stream's own duration first: the container's covers audio too, and a
         # recording with a long audio tail is not a long video.
         header_duration = None
@@ -89,44 +110,64 @@ def decode_video(data: bytes, settings: VisionSettings | None = None) -> Decoded
         width, height = stream.codec_context.width, stream.codec_context.height
         if width and height and width * height > settings.max_video_pixels:
             raise VideoDecodeFailed(f"video is {width}x{height}, larger than accepted")
+        fps = _sampling_fps(settings, header_duration)
         frames: list[Frame] = []
-        step = 1.0 / settings.sample_fps
+        step = 1.0 / fps
         next_t = 0.0
         t0: float | None = None
         last_t = 0.0
         n_decoded = 0
         rotation = 0
-        for frame in container.decode(stream):
-            if frame.pts is None and frame.time is None:
+        audio_chunks: list[np.ndarray] = []
+        audio_t0: float | None = None
+        resampler = (
+            av.AudioResampler(format="flt", layout="mono", rate=settings.audio_rate) if astream is not None else None
+        )
+        streams = [stream] + ([astream] if astream is not None else [])
+        for packet in container.demux(*streams):
+            if packet.stream.type == "audio":
+                if resampler is None:
+                    continue
+                try:
+                    decoded = packet.decode()
+                except av.FFmpegError:
+                    # A damaged audio packet costs its samples, not the recording.
+                    continue
+                for aframe in decoded:
+                    if audio_t0 is None and aframe.time is not None:
+                        audio_t0 = float(aframe.time)
+                    for out in resampler.resample(aframe):
+                        audio_chunks.append(out.to_ndarray())
                 continue
-            ts = float(frame.time) if frame.time is not None else n_decoded / float(stream.average_rate or 25)
-            if t0 is None:
-                t0 = ts
-                rotation = _rotation_degrees(frame, stream)
-            t = ts - t0
-            n_decoded += 1
-            if t < last_t - 1.0:
-                # A timestamp jump backwards (broken muxing): fall back to the decode order.
-                t = last_t + step
-            last_t = max(last_t, t)
-            if last_t > limit_s:
-                raise VideoDurationExceeded(f"video lasts more than {settings.max_video_seconds:.0f} s")
-            # Sample on the time grid: keep the first frame at or after each grid point.
-            if t + 1e-6 < next_t:
-                continue
-            w, h = _scaled_size(frame.width, frame.height, settings.max_frame_side)
-            img = (
-                frame.to_ndarray(format="bgr24", width=w, height=h)
-                if (w, h)
-                != (
-                    frame.width,
-                    frame.height,
-                )
-                else frame.to_ndarray(format="bgr24")
-            )
-            frames.append(Frame(t=round(t, 4), image=_apply_rotation(img, rotation)))
-            # Advance by whole steps so a 25 fps source sampled at 10 fps keeps a regular grid.
-            next_t = (math.floor(t / step + 1e-6) + 1) * step
+            for frame in packet.decode():
+                if frame.pts is None and frame.time is None:
+                    continue
+                ts = float(frame.time) if frame.time is not None else n_decoded / float(stream.average_rate or 25)
+                if t0 is None:
+                    t0 = ts
+                    rotation = _rotation_degrees(frame, stream)
+                t = ts - t0
+                n_decoded += 1
+                if t < last_t - 1.0:
+                    # A timestamp jump backwards (broken muxing): fall back to the decode order.
+                    t = last_t + step
+                last_t = max(last_t, t)
+                if last_t > limit_s:
+                    raise VideoDurationExceeded(f"video lasts more than {settings.max_video_seconds:.0f} s")
+                # Sample on the time grid: keep the first frame at or after each grid point.
+                if t + 1e-6 < next_t or len(frames) >= settings.max_sampled_frames:
+                    continue
+                w, h = _scaled_size(frame.width, frame.height, settings.max_frame_side)
+                if (w, h) != (frame.width, frame.height):
+                    img = frame.to_ndarray(format="bgr24", width=w, height=h)
+                else:
+                    img = frame.to_ndarray(format="bgr24")
+                frames.append(Frame(t=round(t, 4), image=_apply_rotation(img, rotation)))
+                # Advance by whole steps so a 25 fps source sampled at 10 fps keeps a regular grid.
+                next_t = (math.floor(t / step + 1e-6) + 1) * step
+        if resampler is not None:
+            for out in resampler.resample(None):
+                audio_chunks.append(out.to_ndarray())
         if not frames:
             raise VideoDecodeFailed("video holds no decodable frame")
         # Duration from the frames themselves plus one source frame interval; headers lie.
@@ -135,6 +176,7 @@ def decode_video(data: bytes, settings: VisionSettings | None = None) -> Decoded
         if header_duration is not None and abs(header_duration - duration) < 0.5:
             duration = header_duration
         out_h, out_w = frames[0].image.shape[:2]
+        audio = _audio_pcm(audio_chunks)
         return DecodedVideo(
             frames=frames,
             duration=round(duration, 4),
@@ -142,6 +184,10 @@ def decode_video(data: bytes, settings: VisionSettings | None = None) -> Decoded
             height=int(out_h),
             codec=str(stream.codec_context.name),
             container=str(container.format.name),
+            audio=audio,
+            sample_rate=int(settings.audio_rate),
+            audio_offset=round((audio_t0 or 0.0) - (t0 or 0.0), 4) if audio is not None else 0.0,
+            sample_fps=round(fps, 3),
         )
     except (VideoDecodeFailed, VideoDurationExceeded, VideoSizeTooLarge):
         raise
