@@ -85,6 +85,32 @@ SETTINGS: dict[str, Setting] = {
     "recogniser": Setting("WXFLOW_RECOGNISER", "w600k_mbf", "Face recogniser from the model manifest."),
     "queue_prefix": Setting("WXFLOW_QUEUE_PREFIX", "wxflow", "Prefix of the RQ queue names."),
     "log_level": Setting("WXFLOW_LOG_LEVEL", "INFO", "Logging level."),
+    "authority_provider": Setting(
+        "WXFLOW_AUTHORITY_PROVIDER",
+        "local",
+        "Identity authority: `local` (the registry tables) or `http` (a provider).",
+    ),
+    "authority_url": Setting("WXFLOW_AUTHORITY_URL", "", "Base URL of the licensed HTTP authority provider."),
+    "authority_key_id": Setting("WXFLOW_AUTHORITY_KEY_ID", "", "Key id sent to the HTTP authority provider."),
+    "authority_secret": Setting(
+        "WXFLOW_AUTHORITY_SECRET", "", "HMAC-SHA256 secret that signs requests to the HTTP authority provider."
+    ),
+    "authority_timeout": Setting("WXFLOW_AUTHORITY_TIMEOUT", 3.0, "Seconds one authority provider request may take."),
+    "authority_retries": Setting(
+        "WXFLOW_AUTHORITY_RETRIES", 1, "Retries of a failed authority request (timeouts and 5xx only)."
+    ),
+    "authority_breaker_failures": Setting(
+        "WXFLOW_AUTHORITY_BREAKER_FAILURES", 5, "Consecutive failed authority calls that open the circuit breaker."
+    ),
+    "authority_breaker_reset": Setting(
+        "WXFLOW_AUTHORITY_BREAKER_RESET",
+        30,
+        "Seconds the open breaker answers busy before it tries the provider again.",
+    ),
+    "identity_daily_limit": Setting(
+        "WXFLOW_IDENTITY_DAILY_LIMIT", 0, "Identity checks per subject per merchant per day; 0 turns the limit off."
+    ),
+    "eid_token_ttl": Setting("WXFLOW_EID_TOKEN_TTL", 600, "Seconds an E证通 EidToken stays usable."),
 }
 
 
@@ -134,6 +160,16 @@ class Config:
     recogniser: str
     queue_prefix: str
     log_level: str
+    authority_provider: str
+    authority_url: str
+    authority_key_id: str
+    authority_secret: str
+    authority_timeout: float
+    authority_retries: int
+    authority_breaker_failures: int
+    authority_breaker_reset: int
+    identity_daily_limit: int
+    eid_token_ttl: int
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -203,5 +203,85 @@ class AuthorityRecord(Base):
     name_sealed: Mapped[str] = mapped_column(Text)
     photo_media: Mapped[str | None] = mapped_column(String(64))
     embedding_sealed: Mapped[str | None] = mapped_column(Text)
+    # Validity of the card (YYYYMMDD; end "00000000" = 长期) and the identity's status:
+    # valid | expired | cancelled (注销) | dead (死亡) | invalid.
+    validity_begin: Mapped[str | None] = mapped_column(String(8))
+    validity_end: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="valid", server_default="valid")
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class AuthorityBankCard(Base):
+    """A bank card the local authority knows: looked up by an HMAC of the card number."""
+
+    __tablename__ = "authority_bank_cards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    card_sealed: Mapped[str] = mapped_column(Text)
+    name_sealed: Mapped[str] = mapped_column(Text)
+    id_card_sealed: Mapped[str | None] = mapped_column(Text)
+    phone_sealed: Mapped[str | None] = mapped_column(Text)
+    bank: Mapped[str | None] = mapped_column(String(64))
+    account_type: Mapped[int | None] = mapped_column(Integer)  # 1 debit, 2 credit, 3 prepaid, 4 semi-credit
+    # normal | lost | expired | confiscated | dormant | restricted | no_cardless | cheat
+    state: Mapped[str] = mapped_column(String(16), default="normal")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuthorityPhone(Base):
+    """A mobile number the local authority knows: looked up by HMACs of the number and of its digests."""
+
+    __tablename__ = "authority_phones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # HMACs of md5/sha256/sm3(number) hex, for EncryptedPhoneVerification's hashed inputs.
+    md5_key: Mapped[str] = mapped_column(String(64), index=True)
+    sha256_key: Mapped[str] = mapped_column(String(64), index=True)
+    sm3_key: Mapped[str] = mapped_column(String(64), index=True)
+    phone_sealed: Mapped[str] = mapped_column(Text)
+    name_sealed: Mapped[str] = mapped_column(Text)
+    id_card_sealed: Mapped[str] = mapped_column(Text)
+    carrier: Mapped[str | None] = mapped_column(String(8))  # 移动 | 联通 | 电信 | 广电
+    status: Mapped[int] = mapped_column(Integer, default=0)  # MobileStatus StatusCode
+    in_network_since: Mapped[str | None] = mapped_column(String(8))  # YYYYMMDD
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class IdentityCheck(Base):
+    """Audit row of one identity check: who asked, which action, the masked subject, result, billed."""
+
+    __tablename__ = "identity_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int | None] = mapped_column(ForeignKey("merchants.id"), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48))
+    subject: Mapped[str] = mapped_column(String(128))  # masked: 3707**********0246 / 小* / 138****8000
+    subject_key: Mapped[str] = mapped_column(String(64), index=True)  # HMAC of the full subject (daily limit)
+    result: Mapped[str] = mapped_column(String(48))
+    billed: Mapped[bool] = mapped_column(Boolean)
+    provider: Mapped[str] = mapped_column(String(16))  # local | http | none (decided by format checks)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EidToken(Base):
+    """An E证通 token: init -> doing -> finished | timeout; the result readable for 3 days."""
+
+    __tablename__ = "eid_tokens"
+
+    token: Mapped[str] = mapped_column(String(36), primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # init | doing | finished (timeout is derived)
+    identity_sealed: Mapped[str | None] = mapped_column(Text)  # JSON {"IdCard", "Name"} from GetEidToken
+    extra: Mapped[str | None] = mapped_column(String(1024))
+    redirect_url: Mapped[str | None] = mapped_column(String(1024))
+    result_sealed: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    purge_at: Mapped[datetime] = mapped_column(index=True)

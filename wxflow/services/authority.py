@@ -1,8 +1,8 @@
-"""The authority source of reference identities.
+"""The local registry: reference identities, bank cards and phone numbers an operator imports.
 
-Until the identity issue brings pluggable providers, the authority is a local registry in the
-service's own database that an operator fills from a CSV and a photo folder. Records are looked up by
-an HMAC of the ID number; the number, name, photo and embedding are sealed.
+It is one of the authority providers (``wxflow.services.providers``); face compares read reference
+embeddings from it. Rows are looked up by an HMAC of the ID number / card number / phone number; the
+numbers, names, photo and embedding are sealed with the row's lookup key as associated data.
 """
 
 from __future__ import annotations
@@ -19,14 +19,42 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from wxflow.db.models import AuthorityRecord
+from wxflow.db.models import AuthorityBankCard, AuthorityPhone, AuthorityRecord, IdentityCheck
 from wxflow.errors import ServiceError
 from wxflow.services.context import ServiceContext
-from wxflow.services.idformat import id_card_valid, name_valid
+from wxflow.services.idformat import (
+    bank_card_info,
+    id_card_valid,
+    luhn_valid,
+    name_valid,
+    normalise_name,
+    parse_id_card,
+    phone_info,
+)
+
+IDENTITY_STATUSES = ("valid", "expired", "cancelled", "dead", "invalid")
+CARD_STATES = ("normal", "lost", "expired", "confiscated", "dormant", "restricted", "no_cardless", "cheat")
 
 
 def lookup_key(ctx: ServiceContext, id_card: str) -> str:
     return hmac.new(ctx.keyring.derive("wxflow/authority-lookup/v1"), id_card.encode(), hashlib.sha256).hexdigest()
+
+
+def _hmac(ctx: ServiceContext, purpose: str, value: str) -> str:
+    return hmac.new(ctx.keyring.derive(purpose), value.encode(), hashlib.sha256).hexdigest()
+
+
+def bank_card_key(ctx: ServiceContext, card: str) -> str:
+    return _hmac(ctx, "wxflow/authority-bankcard/v1", card)
+
+
+def phone_key(ctx: ServiceContext, phone: str) -> str:
+    return _hmac(ctx, "wxflow/authority-phone/v1", phone)
+
+
+def phone_digest_key(ctx: ServiceContext, algorithm: str, hex_digest: str) -> str:
+    """Lookup key of a phone number given as md5/sha256/sm3 hex (EncryptedPhoneVerification)."""
+    return _hmac(ctx, "wxflow/authority-phone-digest/v1", f"{algorithm}:{hex_digest.lower()}")
 
 
 def seal_embedding(ctx: ServiceContext, embedding: np.ndarray, aad: str) -> str:
@@ -81,32 +109,62 @@ class ImportReport:
         return {"added": self.added, "updated": self.updated, "errors": self.errors}
 
 
-def import_csv(ctx: ServiceContext, csv_path: Path, photo_dir: Path | None = None) -> ImportReport:
-    """Add or update records from a CSV with columns ``id_card,name[,photo]`` (photo: a file in photo_dir).
+def _rows(csv_path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ServiceError("InvalidParameter", f"the CSV lacks the column(s) {', '.join(missing)}")
+        return [(line, {k: (v or "").strip() for k, v in row.items() if k}) for line, row in enumerate(reader, 2)]
 
-    Bad rows are reported with their line number and reason; good rows are imported regardless.
+
+def _date_ok(value: str, allow_long_term: bool = False) -> bool:
+    if allow_long_term and value == "00000000":
+        return True
+    from datetime import date
+
+    try:
+        date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except ValueError:
+        return False
+    return len(value) == 8 and value.isdigit()
+
+
+def import_csv(ctx: ServiceContext, csv_path: Path, photo_dir: Path | None = None) -> ImportReport:
+    """Add or update identities from a CSV with columns ``id_card,name[,photo,validity_begin,validity_end,status]``.
+
+    photo: a file in photo_dir; validity dates YYYYMMDD (end ``00000000`` = 长期); status one of
+    IDENTITY_STATUSES (default valid). 15-digit numbers are stored in their 18-character form. Bad rows
+    and repeated ID numbers are reported with their line number and reason; good rows are imported regardless.
     """
     from wxflow.vision.errors import VisionError
     from wxflow.vision.face import reference_embedding
     from wxflow.vision.image import decode_image
 
     report = ImportReport()
-    seen: set[str] = set()
-    with csv_path.open(newline="", encoding="utf-8-sig") as fh:
-        rows = list(csv.DictReader(fh))
-    for line, row in enumerate(rows, start=2):
-        id_card = (row.get("id_card") or "").strip().upper()
-        name = (row.get("name") or "").strip()
-        photo_name = (row.get("photo") or "").strip()
+    seen: dict[str, int] = {}
+    for line, row in _rows(csv_path, ("id_card", "name")):
+        parsed, _ = parse_id_card(row.get("id_card", ""))
+        id_card = parsed.number if parsed else row.get("id_card", "").upper()
+        name = normalise_name(row.get("name", ""))
+        photo_name = row.get("photo", "")
+        begin, end = row.get("validity_begin", ""), row.get("validity_end", "")
+        status = row.get("status", "") or "valid"
         try:
             check_identity_format(id_card, name)
         except ServiceError as exc:
             report.errors.append({"line": line, "reason": exc.code})
             continue
-        if id_card in seen:
-            report.errors.append({"line": line, "reason": "duplicate ID number in this file"})
+        if (begin and not _date_ok(begin)) or (end and not _date_ok(end, allow_long_term=True)):
+            report.errors.append({"line": line, "reason": "validity dates must be YYYYMMDD (end 00000000 = 长期)"})
             continue
-        seen.add(id_card)
+        if status not in IDENTITY_STATUSES:
+            report.errors.append({"line": line, "reason": f"status must be one of {', '.join(IDENTITY_STATUSES)}"})
+            continue
+        if id_card in seen:
+            report.errors.append({"line": line, "reason": f"duplicate ID number in this file (line {seen[id_card]})"})
+            continue
+        seen[id_card] = line
         photo = embedding = None
         if photo_name:
             path = (photo_dir or csv_path.parent) / photo_name
@@ -135,8 +193,146 @@ def import_csv(ctx: ServiceContext, csv_path: Path, photo_dir: Path | None = Non
             record.name_sealed = ctx.biometrics.seal_text(name, aad=key)
             record.photo_media = ctx.media.put(photo) if photo else None
             record.embedding_sealed = seal_embedding(ctx, embedding, key) if embedding is not None else None
+            record.validity_begin = begin or None
+            record.validity_end = end or None
+            record.status = status
             record.updated_at = now
     return report
+
+
+def import_bank_cards(ctx: ServiceContext, csv_path: Path) -> ImportReport:
+    """Bank cards from a CSV ``card,name[,id_card,phone,bank,account_type,state]``.
+
+    bank and account_type default to the BIN table's; state is one of CARD_STATES (default normal).
+    """
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    for line, row in _rows(csv_path, ("card", "name")):
+        card, name = row.get("card", "").replace(" ", ""), normalise_name(row.get("name", ""))
+        id_card, phone = row.get("id_card", "").upper(), row.get("phone", "")
+        state = row.get("state", "") or "normal"
+        reason = None
+        if not luhn_valid(card):
+            reason = "card number fails the Luhn check"
+        elif not name_valid(name):
+            reason = "FailedOperation.NameFormatError"
+        elif id_card and not id_card_valid(id_card):
+            reason = "FailedOperation.IdFormatError"
+        elif phone and phone_info(phone)[0] is None:
+            reason = "not a mainland mobile number"
+        elif state not in CARD_STATES:
+            reason = f"state must be one of {', '.join(CARD_STATES)}"
+        elif row.get("account_type", "") not in ("", "1", "2", "3", "4"):
+            reason = "account_type must be 1 debit, 2 credit, 3 prepaid or 4 semi-credit"
+        elif card in seen:
+            reason = f"duplicate card number in this file (line {seen[card]})"
+        if reason:
+            report.errors.append({"line": line, "reason": reason})
+            continue
+        seen[card] = line
+        info = bank_card_info(card)
+        key = bank_card_key(ctx, card)
+        now = ctx.clock.now()
+        with ctx.db.session() as s:
+            rec = s.scalar(select(AuthorityBankCard).where(AuthorityBankCard.lookup_key == key))
+            if rec is None:
+                rec = AuthorityBankCard(lookup_key=key, created_at=now)
+                s.add(rec)
+                report.added += 1
+            else:
+                report.updated += 1
+            rec.card_sealed = ctx.biometrics.seal_text(card, aad=key)
+            rec.name_sealed = ctx.biometrics.seal_text(name, aad=key)
+            rec.id_card_sealed = ctx.biometrics.seal_text(id_card, aad=key) if id_card else None
+            rec.phone_sealed = ctx.biometrics.seal_text(phone, aad=key) if phone else None
+            rec.bank = row.get("bank") or (info.bank if info else None)
+            rec.account_type = (
+                int(row["account_type"]) if row.get("account_type") else (info.account_type if info else None)
+            )
+            rec.state = state
+            rec.updated_at = now
+    return report
+
+
+def import_phones(ctx: ServiceContext, csv_path: Path) -> ImportReport:
+    """Phone numbers from a CSV ``phone,name,id_card[,carrier,status,in_network_since]``.
+
+    carrier defaults to the number range's; status is a MobileStatus StatusCode (default 0 normal);
+    in_network_since YYYYMMDD.
+    """
+    from wxflow.services.providers.local import digest
+
+    report = ImportReport()
+    seen: dict[str, int] = {}
+    for line, row in _rows(csv_path, ("phone", "name", "id_card")):
+        info, _ = phone_info(row.get("phone", ""))
+        name, id_card = normalise_name(row.get("name", "")), row.get("id_card", "").upper()
+        since, status = row.get("in_network_since", ""), row.get("status", "") or "0"
+        reason = None
+        if info is None:
+            reason = "not a mainland mobile number"
+        elif not name_valid(name):
+            reason = "FailedOperation.NameFormatError"
+        elif not id_card_valid(id_card):
+            reason = "FailedOperation.IdFormatError"
+        elif status not in ("0", "1", "2", "4", "5", "99"):
+            reason = "status must be a StatusCode: 0, 1, 2, 4, 5 or 99"
+        elif since and not _date_ok(since):
+            reason = "in_network_since must be YYYYMMDD"
+        elif info.number in seen:
+            reason = f"duplicate phone number in this file (line {seen[info.number]})"
+        if reason or info is None:
+            report.errors.append({"line": line, "reason": reason})
+            continue
+        phone = info.number
+        seen[phone] = line
+        key = phone_key(ctx, phone)
+        now = ctx.clock.now()
+        with ctx.db.session() as s:
+            rec = s.scalar(select(AuthorityPhone).where(AuthorityPhone.lookup_key == key))
+            if rec is None:
+                rec = AuthorityPhone(lookup_key=key, created_at=now)
+                s.add(rec)
+                report.added += 1
+            else:
+                report.updated += 1
+            rec.md5_key = phone_digest_key(ctx, "md5", digest("md5", phone))
+            rec.sha256_key = phone_digest_key(ctx, "sha256", digest("sha256", phone))
+            rec.sm3_key = phone_digest_key(ctx, "sm3", digest("sm3", phone))
+            rec.phone_sealed = ctx.biometrics.seal_text(phone, aad=key)
+            rec.name_sealed = ctx.biometrics.seal_text(name, aad=key)
+            rec.id_card_sealed = ctx.biometrics.seal_text(id_card, aad=key)
+            rec.carrier = row.get("carrier") or info.isp or None
+            rec.status = int(status)
+            rec.in_network_since = since or None
+            rec.updated_at = now
+    return report
+
+
+AUDIT_COLUMNS = ("time", "merchant_id", "request_id", "action", "subject", "result", "billed", "provider")
+
+
+def audit_rows(ctx: ServiceContext, since: object = None, merchant_id: int | None = None) -> list[dict[str, object]]:
+    """Audit rows of identity checks, oldest first (subjects are stored masked)."""
+    query = select(IdentityCheck).order_by(IdentityCheck.id)
+    if since is not None:
+        query = query.where(IdentityCheck.created_at >= since)
+    if merchant_id is not None:
+        query = query.where(IdentityCheck.merchant_id == merchant_id)
+    with ctx.db.session() as s:
+        return [
+            {
+                "time": r.created_at.isoformat(),
+                "merchant_id": r.merchant_id,
+                "request_id": r.request_id,
+                "action": r.action,
+                "subject": r.subject,
+                "result": r.result,
+                "billed": r.billed,
+                "provider": r.provider,
+            }
+            for r in s.scalars(query)
+        ]
 
 
 def describe(report: ImportReport) -> str:

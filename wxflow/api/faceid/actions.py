@@ -251,3 +251,8 @@ ACTIONS: dict[str, Handler] = {
     "GetFaceIdToken": get_face_id_token,
     "GetFaceIdResult": get_face_id_result,
 }
+
+# Identity checks (ID number, bank cards, mobile operator, ID-card OCR) live in their own module.
+from wxflow.api.faceid.identity_actions import IDENTITY_ACTIONS  # noqa: E402
+
+ACTIONS.update(IDENTITY_ACTIONS)

@@ -126,6 +126,114 @@ EXAMPLES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     ),
 }
 
+ID = "370782198709170246"
+# Identity checks (docs/identity.md): the authority is the local registry or an HTTP provider.
+EXAMPLES.update(
+    {
+        "IdCardVerification": (
+            {"IdCard": ID, "Name": "小静"},
+            {"Result": "0", "Description": "姓名和身份证号一致", "RequestId": REQ_ID},
+        ),
+        "IdCardOCRVerification": (
+            {"ImageBase64": B64, "Config": '{"BorderCheckWarn": true, "Quality": true}'},
+            {
+                "Result": "0",
+                "Description": "姓名和身份证号一致",
+                "Name": "小静",
+                "IdCard": ID,
+                "Sex": "女",
+                "Nation": "汉",
+                "Birth": "1987/9/17",
+                "Address": "北京市海淀区西北旺东路100号中关村科技园",
+                "Portrait": B64,
+                "Warnings": None,
+                "Quality": 70.38,
+                "RequestId": REQ_ID,
+            },
+        ),
+        "CheckIdCardInformation": (
+            {"ImageBase64": B64, "Config": '{"Quality": true}'},
+            {
+                "Sim": 81.2,
+                "Result": "Success",
+                "Description": "成功",
+                "Name": "小静",
+                "Sex": "女",
+                "Nation": "汉",
+                "Birth": "1987/9/17",
+                "Address": "北京市海淀区西北旺东路100号中关村科技园",
+                "IdNum": ID,
+                "Portrait": B64,
+                "Warnings": None,
+                "Quality": 70.38,
+                "Encryption": None,
+                "RequestId": REQ_ID,
+            },
+        ),
+        "CheckIdNameDate": (
+            {"Name": "小静", "IdCard": ID, "ValidityBegin": "20150101", "ValidityEnd": "20350101"},
+            {"Result": "0", "Description": "姓名、身份证号、有效期一致", "RequestId": REQ_ID},
+        ),
+        "BankCard2EVerification": (
+            {"Name": "小静", "BankCard": "6222020200112345678"},
+            {"Result": "-11", "Description": "此卡已挂失", "RequestId": REQ_ID},
+        ),
+        "BankCardVerification": (
+            {"Name": "小静", "BankCard": "6222020200112345678", "IdCard": ID, "CertType": 0},
+            {"Result": "0", "Description": "认证通过", "RequestId": REQ_ID},
+        ),
+        "BankCard4EVerification": (
+            {"Name": "小静", "BankCard": "6222020200112345678", "IdCard": ID, "Phone": "13800138000"},
+            {"Result": "-1", "Description": "认证未通过", "RequestId": REQ_ID},
+        ),
+        "CheckBankCardInformation": (
+            {"BankCard": "6222020200112345678"},
+            {
+                "Result": "0",
+                "Description": "查询成功",
+                "AccountBank": "工商银行",
+                "AccountType": 1,
+                "RequestId": REQ_ID,
+            },
+        ),
+        "PhoneVerification": (
+            {"IdCard": ID, "Name": "小静", "Phone": "13800138000", "VerifyMode": "1"},
+            {
+                "Result": "-4",
+                "Description": "三要素信息不一致",
+                "Isp": "移动",
+                "ResultDetail": "PhoneNameMismatch",
+                "RequestId": REQ_ID,
+            },
+        ),
+        "EncryptedPhoneVerification": (
+            {"IdCard": "<sha256 hex>", "Name": "<sha256 hex>", "Phone": "<sha256 hex>", "EncryptionMode": "1"},
+            {"Result": "0", "Description": "认证一致", "ISP": "移动", "RequestId": REQ_ID},
+        ),
+        "CheckPhoneAndName": (
+            {"Mobile": "13800138000", "Name": "小静"},
+            {"Result": "0", "Description": "手机号与姓名一致", "RequestId": REQ_ID},
+        ),
+        "MobileStatus": (
+            {"Phone": "13800138000"},
+            {"Result": "0", "Description": "成功", "StatusCode": 0, "RequestId": REQ_ID},
+        ),
+        "MobileNetworkTimeVerification": (
+            {"Mobile": "13800138000"},
+            {"Result": "0", "Description": "成功", "Range": "[24,+)", "RequestId": REQ_ID},
+        ),
+        "MinorsVerification": (
+            {"Type": "2", "IdCard": ID, "Name": "小静"},
+            {"Result": "0", "Description": "成年", "AgeRange": "[18,+)", "RequestId": REQ_ID},
+        ),
+    }
+)
+for _carrier, _isp in (("CMCC", "移动"), ("CTCC", "电信"), ("CUCC", "联通")):
+    EXAMPLES[f"PhoneVerification{_carrier}"] = (
+        {"IdCard": ID, "Name": "小静", "Phone": "13800138000"},
+        {"Result": "0", "Description": "认证一致", "Isp": _isp, "RequestId": REQ_ID},
+    )
+
 ERROR_EXAMPLE = {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "签名错误。"}, "RequestId": REQ_ID}
 
 

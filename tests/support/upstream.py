@@ -1,0 +1,99 @@
+"""A licensed-provider stand-in: a real HTTP server on loopback that speaks wxflow's authority protocol.
+
+Modes: ``ok`` (answers from ``records``), ``slow`` (sleeps past the client's timeout), ``failing`` (500),
+``upgrading`` (503 {"code": "upgrading"}), ``down`` (the socket is closed: connection refused).
+Requests with a wrong signature get 401. ``calls`` counts the requests that reached it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class Upstream:
+    def __init__(self, secret: str, records: dict[str, dict[str, Any]] | None = None) -> None:
+        self.secret = secret
+        self.records = records or {}  # id_card -> {"name": ..., "validity_begin": ..., ...}
+        self.mode = "ok"
+        self.delay = 2.0
+        self.calls = 0
+        self.bad_signatures = 0
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                upstream.calls += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                message = "\n".join(
+                    [
+                        self.headers.get("X-Authority-Timestamp", ""),
+                        self.headers.get("X-Authority-Nonce", ""),
+                        hashlib.sha256(body).hexdigest(),
+                    ]
+                )
+                expected = hmac.new(upstream.secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+                if not hmac.compare_digest(expected, self.headers.get("X-Authority-Signature", "")):
+                    upstream.bad_signatures += 1
+                    return self._send(401, {"code": "signature"})
+                if upstream.mode == "slow":
+                    time.sleep(upstream.delay)
+                if upstream.mode == "failing":
+                    return self._send(500, {"code": "internal"})
+                if upstream.mode == "upgrading":
+                    return self._send(503, {"code": "upgrading"})
+                payload = json.loads(body)
+                if self.path == "/v1/identity":
+                    record = upstream.records.get(payload["id_card"])
+                    if record is None:
+                        return self._send(200, {"found": False})
+                    return self._send(
+                        200,
+                        {
+                            "found": True,
+                            "name_matches": record["name"] == payload["name"],
+                            "status": record.get("status", "valid"),
+                            "validity_begin": record.get("validity_begin"),
+                            "validity_end": record.get("validity_end"),
+                        },
+                    )
+                return self._send(404, {"code": "unknown path"})
+
+            def _send(self, status: int, data: dict[str, Any]) -> None:
+                raw = json.dumps(data).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(raw)))
+                    self.end_headers()
+                    self.wfile.write(raw)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Upstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop and close the socket: from now on connections are refused ("down")."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None  # type: ignore[assignment]

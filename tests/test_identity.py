@@ -1,0 +1,324 @@
+"""Identity checks through the official SDK against the running app, with a seeded local registry."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+
+import pytest
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+
+from tests.support import sdk
+from tests.support.servers import LiveServer
+from wxflow.services import authority, idformat
+
+PERSON_ID, PERSON = "370782198709170246", "小静"
+MINOR_ID = sdk.valid_id_card("11010520150101001")
+OTHER_ID = sdk.valid_id_card("44030019900101123")
+GONE_ID = sdk.valid_id_card("11010519491231002")
+UNKNOWN_ID = sdk.valid_id_card("32010219800101001")
+CARD_OK = "6222020200112345678"[:-1]
+PHONE_CMCC, PHONE_CUCC = "13800138000", "13012345678"
+
+
+def luhn_complete(prefix: str) -> str:
+    return next(prefix + d for d in "0123456789" if idformat.luhn_valid(prefix + d))
+
+
+CARD_OK = luhn_complete("622202020011234567")  # 工商银行 BIN 622202
+CARD_LOST = luhn_complete("622202020011234568")
+CARD_UNKNOWN = luhn_complete("622202020099999999")
+
+
+@pytest.fixture
+def seeded(ctx, tmp_path):
+    ids = tmp_path / "ids.csv"
+    ids.write_text(
+        "id_card,name,photo,validity_begin,validity_end,status\n"
+        f"{PERSON_ID},{PERSON},,20150101,20350101,valid\n"
+        f"{MINOR_ID},王小明,,,,valid\n"
+        f"{OTHER_ID},阿依古丽•买买提,,20100101,00000000,valid\n"
+        f"{GONE_ID},张三,,20000101,20200101,cancelled\n"
+        f"{PERSON_ID},重复,,,,valid\n"
+        "370782198709170247,坏号,,,,valid\n"
+        f"{UNKNOWN_ID},李四,,2015,,valid\n",
+        encoding="utf-8",
+    )
+    report = authority.import_csv(ctx, ids)
+    assert report.added + report.updated == 4
+    assert [e["line"] for e in report.errors] == [6, 7, 8]
+    assert "duplicate ID number in this file (line 2)" in report.errors[0]["reason"]
+    cards = tmp_path / "cards.csv"
+    cards.write_text(
+        "card,name,id_card,phone,state\n"
+        f"{CARD_OK},{PERSON},{PERSON_ID},{PHONE_CMCC},normal\n"
+        f"{CARD_LOST},{PERSON},{PERSON_ID},,lost\n"
+        "6222020200112345670,坏卡,,,normal\n",
+        encoding="utf-8",
+    )
+    report = authority.import_bank_cards(ctx, cards)
+    assert (report.added + report.updated, report.errors) == (
+        2,
+        [{"line": 4, "reason": "card number fails the Luhn check"}],
+    )
+    phones = tmp_path / "phones.csv"
+    phones.write_text(
+        "phone,name,id_card,status,in_network_since\n"
+        f"{PHONE_CMCC},{PERSON},{PERSON_ID},0,20100301\n"
+        f"{PHONE_CUCC},王小明,{MINOR_ID},1,\n",
+        encoding="utf-8",
+    )
+    report = authority.import_phones(ctx, phones)
+    assert report.added + report.updated == 2
+    return ctx
+
+
+@pytest.fixture
+def call(app, ctx, merchant, seeded):
+    ctx.config = dataclasses.replace(ctx.config, rate_limit=0)
+    with LiveServer(app) as server:
+        common = sdk.common(merchant.SecretId, merchant.SecretKey, server.host_port)
+
+        def _call(action: str, **params):
+            return common.call_json(action, params)["Response"]
+
+        _call.typed = sdk.client(merchant.SecretId, merchant.SecretKey, server.host_port)
+        yield _call
+
+
+def test_format_checks_need_no_authority():
+    parsed, _ = idformat.parse_id_card(PERSON_ID)
+    assert (parsed.division, parsed.birth_slash, parsed.gender) == ("山东省潍坊市诸城市", "1987/9/17", "女")
+    assert idformat.parse_id_card("430512198908131367") == (None, "the check digit is wrong")
+    assert "administrative division" in idformat.parse_id_card(sdk.valid_id_card("99010519491231002"))[1]
+    assert "birth date" in idformat.parse_id_card(sdk.valid_id_card("11010520990101001"))[1]
+    legacy, _ = idformat.parse_id_card("370782870917024")
+    assert legacy.number == PERSON_ID and legacy.converted
+    assert idformat.name_valid("阿依古丽·买买提") and not idformat.name_valid("阿依古丽··买买提")
+    assert not idformat.name_valid("小") and not idformat.name_valid("小静1")
+    assert idformat.luhn_valid(CARD_OK) and not idformat.luhn_valid(CARD_OK[:-1] + str((int(CARD_OK[-1]) + 1) % 10))
+    info = idformat.bank_card_info(CARD_OK)
+    assert info.bank == "工商银行" and info.account_type == 1
+    assert idformat.phone_info(PHONE_CMCC)[0].isp == "移动" and idformat.phone_info(PHONE_CUCC)[0].isp == "联通"
+    assert idformat.phone_info("12345678901") == (None, "range")
+    assert idformat.phone_info("1380013800") == (None, "format")
+
+
+def test_id_card_verification_codes_and_audit(call, ctx, app, merchant):
+    typed = call.typed.IdCardVerification(sdk.request("IdCardVerificationRequest", IdCard=PERSON_ID, Name=PERSON))
+    assert typed.Result == "0"
+    assert call("IdCardVerification", IdCard=PERSON_ID, Name="小敬")["Result"] == "-1"
+    assert call("IdCardVerification", IdCard="430512198908131367", Name="代用名")["Result"] == "-2"
+    assert call("IdCardVerification", IdCard=PERSON_ID, Name="小静2")["Result"] == "-3"
+    assert call("IdCardVerification", IdCard=UNKNOWN_ID, Name="李四")["Result"] == "-5"
+    # The middle dot's look-alikes compare equal.
+    assert call("IdCardVerification", IdCard=OTHER_ID, Name="阿依古丽·买买提")["Result"] == "0"
+    rows = authority.audit_rows(ctx, merchant_id=merchant.id)
+    assert [(r["result"], r["billed"]) for r in rows] == [
+        ("0", True),
+        ("-1", True),
+        ("-2", False),
+        ("-3", False),
+        ("-5", False),
+        ("0", True),
+    ]
+    assert rows[0]["subject"] == "3707**********0246 小*" and rows[0]["provider"] == "local"
+    assert rows[2]["provider"] == "none"
+    out = app.test_cli_runner().invoke(args=["registry", "audit"]).output
+    assert out.splitlines()[0] == "time,merchant_id,request_id,action,subject,result,billed,provider"
+    assert PERSON_ID not in out and PERSON not in out and "3707**********0246" in out
+
+
+def test_daily_limit_is_not_billed(call, ctx, merchant):
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "0"
+    assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-7"
+    assert call("IdCardVerification", IdCard=OTHER_ID, Name="阿依古丽·买买提")["Result"] == "0"
+    assert [r["billed"] for r in authority.audit_rows(ctx, merchant_id=merchant.id)] == [True, False, True]
+
+
+def test_check_id_name_date(call):
+    def result(**kw):
+        params = {"Name": PERSON, "IdCard": PERSON_ID, "ValidityBegin": "20150101", "ValidityEnd": "20350101"}
+        return call("CheckIdNameDate", **{**params, **kw})["Result"]
+
+    assert result() == "0"
+    assert result(ValidityEnd="20250101") == "-1"
+    assert result(IdCard="430512198908131367") == "-2"
+    assert result(Name="X") == "-3"
+    assert result(ValidityBegin="2015-01-01") == "-4"
+    assert result(IdCard=GONE_ID, Name="张三", ValidityBegin="20000101", ValidityEnd="20200101") == "-5"
+    assert result(IdCard=UNKNOWN_ID, Name="李四") == "-7"
+    long_term = {"IdCard": OTHER_ID, "Name": "阿依古丽·买买提", "ValidityBegin": "20100101"}
+    assert result(**long_term, ValidityEnd="00000000") == "0"
+
+
+def test_bank_cards(call):
+    two = call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK)
+    assert (two["Result"], two["Description"]) == ("0", "认证通过")
+    assert call("BankCard2EVerification", Name="小敬", BankCard=CARD_OK)["Result"] == "-1"
+    assert call("BankCard2EVerification", Name="X", BankCard=CARD_OK)["Result"] == "-2"
+    assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK[:-1] + "0" * (CARD_OK[-1] != "0"))[
+        "Result"
+    ] in ("-3", "0")
+    assert call("BankCard2EVerification", Name=PERSON, BankCard="6222020200112345670")["Result"] == "-3"
+    assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_LOST)["Result"] == "-11"
+    assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_UNKNOWN)["Result"] == "-7"
+    three = call.typed.BankCardVerification(
+        sdk.request("BankCardVerificationRequest", Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID, CertType=0)
+    )
+    assert three.Result == "0"
+    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard=OTHER_ID)["Result"] == "-1"
+    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard="123")["Result"] == "-3"
+    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_LOST, IdCard=PERSON_ID)["Result"] == "-12"
+    four = dict(Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID)
+    assert call("BankCard4EVerification", **four, Phone=PHONE_CMCC)["Result"] == "0"
+    assert call("BankCard4EVerification", **four, Phone=PHONE_CUCC)["Result"] == "-1"
+    assert call("BankCard4EVerification", **four, Phone="12345")["Result"] == "-5"
+    info = call("CheckBankCardInformation", BankCard=CARD_OK)
+    assert (info["Result"], info["AccountBank"], info["AccountType"]) == ("0", "工商银行", 1)
+    assert call("CheckBankCardInformation", BankCard="6222020200112345670")["Result"] == "-2"
+    with pytest.raises(TencentCloudSDKException) as err:
+        call("BankCardVerification", Name=PERSON, BankCard=CARD_OK)
+    assert err.value.code == "MissingParameter"
+
+
+def test_mobile_operator(call):
+    ok = call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC, VerifyMode="1")
+    assert (ok["Result"], ok["Isp"], ok["ResultDetail"]) == ("0", "移动", None)
+    bad = call("PhoneVerification", IdCard=PERSON_ID, Name="小敬", Phone=PHONE_CMCC, VerifyMode="1")
+    assert (bad["Result"], bad["ResultDetail"]) == ("-4", "PhoneNameMismatch")
+    quiet = call("PhoneVerification", IdCard=OTHER_ID, Name=PERSON, Phone=PHONE_CMCC)
+    assert (quiet["Result"], quiet["ResultDetail"]) == ("-4", None)
+    assert call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone="1380013800")["Result"] == "-6"
+    assert call("PhoneVerification", IdCard="123", Name=PERSON, Phone=PHONE_CMCC)["Result"] == "-7"
+    assert call("PhoneVerification", IdCard=PERSON_ID, Name="1", Phone=PHONE_CMCC)["Result"] == "-8"
+    assert call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone="13900139000")["Result"] == "-9"
+    assert call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone="12345678901")["Result"] == "-13"
+    assert call("PhoneVerificationCMCC", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)["Result"] == "0"
+    assert call("PhoneVerificationCUCC", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)["Result"] == "-13"
+    assert call("PhoneVerificationCUCC", IdCard=MINOR_ID, Name="王小明", Phone=PHONE_CUCC)["Result"] == "0"
+    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name=PERSON)["Result"] == "0"
+    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name="小敬")["Result"] == "-1"
+    status = call("MobileStatus", Phone=PHONE_CUCC)
+    assert (status["Result"], status["StatusCode"]) == ("0", 1)
+    assert call("MobileStatus", Phone="13900139000")["StatusCode"] == 99
+    assert call("MobileNetworkTimeVerification", Mobile=PHONE_CMCC)["Range"] == "[24,+)"
+    assert call("MobileNetworkTimeVerification", Mobile=PHONE_CUCC)["Result"] == "-1"
+    for mode, algorithm in (("0", "md5"), ("1", "sha256"), ("2", "sm3")):
+
+        def h(text, algorithm=algorithm):
+            return hashlib.new(algorithm, text.encode()).hexdigest()
+
+        hashed = call(
+            "EncryptedPhoneVerification", IdCard=h(PERSON_ID), Name=h(PERSON), Phone=h(PHONE_CMCC), EncryptionMode=mode
+        )
+        assert (hashed["Result"], hashed["ISP"]) == ("0", "移动"), algorithm
+        wrong = call(
+            "EncryptedPhoneVerification", IdCard=h(OTHER_ID), Name=h(PERSON), Phone=h(PHONE_CMCC), EncryptionMode=mode
+        )
+        assert wrong["Result"] == "-4"
+    adult = call("MinorsVerification", Type="2", IdCard=PERSON_ID, Name=PERSON)
+    assert (adult["Result"], adult["AgeRange"]) == ("0", "[18,+)")
+    minor = call("MinorsVerification", Type="1", Mobile=PHONE_CUCC, Name="王小明")
+    assert minor["Result"] == "-1" and minor["AgeRange"] in ("[8,16)", "[0,8)")
+    assert call("MinorsVerification", Type="2", IdCard=PERSON_ID, Name="小敬")["Result"] == "-5"
+
+
+def test_http_provider_outages_are_busy_never_mismatch(call, ctx, merchant):
+    from tests.support.upstream import Upstream
+
+    with Upstream("s3cret", {PERSON_ID: {"name": PERSON}}) as upstream:
+        ctx.config = dataclasses.replace(
+            ctx.config,
+            authority_provider="http",
+            authority_url=upstream.url,
+            authority_secret="s3cret",
+            authority_key_id="wxflow-test",
+            authority_timeout=0.5,
+            authority_retries=1,
+            authority_breaker_failures=2,
+            authority_breaker_reset=30,
+        )
+        assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "0"
+        assert call("IdCardVerification", IdCard=PERSON_ID, Name="小敬")["Result"] == "-1"
+        assert call("IdCardVerification", IdCard=UNKNOWN_ID, Name="李四")["Result"] == "-5"
+        assert upstream.bad_signatures == 0
+        upstream.mode = "upgrading"
+        assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-6"
+        upstream.mode = "failing"
+        before = upstream.calls
+        assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-4"
+        assert upstream.calls - before == 2  # one retry
+        upstream.mode = "slow"
+        upstream.delay = 1.0
+        assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-4"
+        # Two failed calls opened the breaker: no request reaches the provider now.
+        upstream.mode = "ok"
+        before = upstream.calls
+        assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-4"
+        assert (
+            call("CheckIdNameDate", Name=PERSON, IdCard=PERSON_ID, ValidityBegin="20150101", ValidityEnd="20350101")[
+                "Result"
+            ]
+            == "-6"
+        )
+        assert upstream.calls == before
+        ctx.clock.advance(31)  # half-open: one trial call, which succeeds and closes it
+        assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "0"
+        assert upstream.calls == before + 1
+        upstream.stop()  # down: connection refused
+        for _ in range(2):
+            assert call("IdCardVerification", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-4"
+    ctx.config = dataclasses.replace(ctx.config, authority_secret="wrong", authority_url=upstream.url + "0")
+    results = [r["result"] for r in authority.audit_rows(ctx, merchant_id=merchant.id)]
+    assert "-1" not in results[3:]  # no outage was reported as a mismatch
+
+
+def test_every_identity_action_has_an_example(app):
+    from wxflow.api.faceid.identity_actions import IDENTITY_ACTIONS
+    from wxflow.api.faceid.openapi import EXAMPLES
+
+    assert set(IDENTITY_ACTIONS) <= set(EXAMPLES)
+    assert json.dumps(EXAMPLES["PhoneVerification"], ensure_ascii=False)
+    assert base64
+
+
+SPECIMENS = "idcard/chineseocr"
+
+
+@pytest.mark.slow
+def test_ocr_reads_the_specimen_cards_in_any_orientation(call):
+    import cv2
+
+    from tests.support.data import data_path
+
+    xiaojing = cv2.imread(str(data_path(SPECIMENS, "card_front_specimen_xiaojing_horizontal.png")))
+    rotated = cv2.imencode(".png", cv2.rotate(xiaojing, cv2.ROTATE_90_CLOCKWISE))[1].tobytes()
+    out = call(
+        "IdCardOCRVerification",
+        ImageBase64=base64.b64encode(rotated).decode(),
+        Config='{"BorderCheckWarn": true, "Quality": true, "CopyWarn": true}',
+    )
+    assert (out["Result"], out["Name"], out["IdCard"], out["Sex"], out["Nation"], out["Birth"]) == (
+        "0", PERSON, PERSON_ID, "女", "汉", "1987/9/17",
+    )  # fmt: skip
+    assert out["Address"] == "北京市海淀区西北旺东路100号中关村科技园"
+    assert out["Portrait"] and 0 < out["Quality"] <= 100
+    assert "-9108" not in (out["Warnings"] or "")  # a colour card is no black-and-white copy
+    grey = cv2.cvtColor(cv2.cvtColor(xiaojing, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    copy = call(
+        "IdCardOCRVerification",
+        ImageBase64=base64.b64encode(cv2.imencode(".png", grey)[1].tobytes()).decode(),
+        Config='{"CopyWarn": true}',
+    )
+    assert copy["Warnings"] and "-9108" in copy["Warnings"].split("|") and copy["Quality"] is None
+    upside_down = data_path(SPECIMENS, "idcard-demo_front_specimen_daiyongming_rotated180.jpeg").read_bytes()
+    card = call("IdCardOCRVerification", ImageBase64=base64.b64encode(upside_down).decode())
+    assert (card["Result"], card["Name"], card["IdCard"], card["Sex"]) == ("-2", "代用名", "430512198908131367", "男")
+    assert card["Address"] == "湖南省长沙市开福区巡道街幸福小区居民组"
+    assert "check digit" in card["Description"] and card["Warnings"] is None
+    info = call("CheckIdCardInformation", ImageBase64=base64.b64encode(upside_down).decode())
+    assert (info["Result"], info["IdNum"]) == ("FailedOperation.IdFormatError", "430512198908131367")
