@@ -76,7 +76,9 @@ def test_the_verification_url_resolves_to_a_page_saying_what_to_do(server, clien
     page = client.get(f"/h5/verify?token={token}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert "人脸核身" in text and "请按提示依次完成动作" in text
+    assert "<title>人脸核身</title>" in text
+    boot = json.loads(text.split('<script id="boot" type="application/json">', 1)[1].split("</script>", 1)[0])
+    assert boot["strings"]["mode_action"] == "请按提示依次完成动作。" and boot["token"] == token
     assert client.get("/h5/verify?token=nope").status_code == 404
 
 

@@ -116,23 +116,6 @@ def rule_disable(rule_id: str, as_json: bool) -> None:
     _emit({"RuleId": rule_id, "Disabled": True}, as_json)
 
 
-registry_group = AppGroup("registry", help="The local authority: reference identities and photos.")
-
-
-@registry_group.command("import")
-@click.option("--csv", "csv_path", required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--photos", "photo_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--json", "as_json", is_flag=True)
-def registry_import(csv_path: str, photo_dir: str | None, as_json: bool) -> None:
-    """Add or update identities from a CSV (id_card,name,photo) and a folder of photos."""
-    from pathlib import Path
-
-    from wxflow.services import authority
-
-    report = authority.import_csv(_ctx(), Path(csv_path), Path(photo_dir) if photo_dir else None)
-    _emit(report.as_dict(), as_json)
-
-
 encryption_group = AppGroup("encryption", help="Envelope encryption of TC3 fields (the Encryption object).")
 
 
@@ -211,11 +194,14 @@ def settings_command() -> None:
 
 
 def register(app: Flask) -> None:
+    from wxflow import cli_face, cli_liveness
+
+    cli_face.register(app)
+    cli_liveness.register(app)
     commands = (
         db_group,
         merchant_group,
         rule_group,
-        registry_group,
         encryption_group,
         worker_command,
         serve_command,
@@ -223,3 +209,6 @@ def register(app: Flask) -> None:
     )
     for command in commands:
         app.cli.add_command(command)
+    from wxflow import cli_identity
+
+    cli_identity.register(app)
