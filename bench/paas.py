@@ -35,19 +35,21 @@ SHARED = Path(os.environ.get("WXFLOW_SHARED_DIR", REPO.parent / "shared"))
 CLIP = SHARED / "data" / "videos" / "sadtalker_hdtf" / "WDA_KatieHill_000.mp4"
 
 
-def letterbox(frame: np.ndarray, size: tuple[int, int] = (640, 480)) -> np.ndarray:
-    w, h = size
-    scale = min(w / frame.shape[1], h / frame.shape[0])
-    resized = cv2.resize(frame, (int(frame.shape[1] * scale), int(frame.shape[0] * scale)))
-    canvas = np.zeros((h, w, 3), np.uint8)
-    y, x = (h - resized.shape[0]) // 2, (w - resized.shape[1]) // 2
-    canvas[y : y + resized.shape[0], x : x + resized.shape[1]] = resized
-    return canvas
+def to_640x480(frame: np.ndarray) -> np.ndarray:
+    """Centre-crop to 4:3 and scale to 640x480, as a phone's full-frame capture would be.
+
+    Letterboxing instead adds black bars that the anti-spoofing model reads as a screen's bezel.
+    """
+    h, w = frame.shape[:2]
+    crop_h = min(h, int(w * 3 / 4))
+    crop_w = min(w, int(crop_h * 4 / 3))
+    y, x = (h - crop_h) // 2, (w - crop_w) // 2
+    return cv2.resize(frame[y : y + crop_h, x : x + crop_w], (640, 480))
 
 
 def inputs() -> tuple[str, str]:
     frames, fps = read_frames(CLIP, 0.0, 3.0)
-    video = encode_video([letterbox(f) for f in frames], fps=fps)
+    video = encode_video([to_640x480(f) for f in frames], fps=fps)
     photo, _ = read_frames(CLIP, 6.5, 0.05)
     return base64.b64encode(video).decode(), base64.b64encode(jpeg_bytes(photo[0])).decode()
 
