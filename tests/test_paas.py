@@ -487,3 +487,63 @@ def test_rate_limit_is_request_limit_exceeded(api, ctx):
         except TencentCloudSDKException as exc:
             codes.append(exc.code)
     assert "RequestLimitExceeded" in codes and codes[0] == "ok"
+
+
+def test_lip_type_needs_the_deployments_opt_in_and_an_issued_code(api, ctx):
+    from tests.support.media import clip_bytes
+
+    clip = clip_bytes(data_path("videos", "grid", "bbaf2n.mpg"), 0.0, 3.0)
+    video, photo = b64(clip), b64(jpeg_bytes(frame_at(data_path("videos", "grid", "bbaf2n.mpg"), 1.5)))
+    code = api.GetLiveCode(sdk.request("GetLiveCodeRequest")).LiveCode
+    # Digit liveness is experimental until measured on real Mandarin speech: refused by default.
+    assert (
+        sdk_code(
+            lambda: api.LivenessCompare(
+                sdk.request(
+                    "LivenessCompareRequest",
+                    LivenessType="LIP",
+                    ValidateData=code,
+                    VideoBase64=video,
+                    ImageBase64=photo,
+                )
+            )
+        )
+        == "UnsupportedOperation"
+    )
+    ctx.config = dataclasses.replace(ctx.config, experimental_liveness="digit")
+    made_up = f"{(int(code) + 1) % 10000:04d}"
+    assert (
+        sdk_code(
+            lambda: api.LivenessCompare(
+                sdk.request(
+                    "LivenessCompareRequest",
+                    LivenessType="LIP",
+                    ValidateData=made_up,
+                    VideoBase64=video,
+                    ImageBase64=photo,
+                )
+            )
+        )
+        == "InvalidParameterValue"
+    )
+    # An issued code, but the speaker reads "bin blue at f two now": the digits do not match.
+    wrong = api.LivenessCompare(
+        sdk.request(
+            "LivenessCompareRequest", LivenessType="LIP", ValidateData=code, VideoBase64=video, ImageBase64=photo
+        )
+    )
+    assert wrong.Result.startswith("FailedOperation.Lip") and wrong.Sim == 0
+    assert (
+        sdk_code(
+            lambda: api.LivenessCompare(
+                sdk.request(
+                    "LivenessCompareRequest",
+                    LivenessType="LIP",
+                    ValidateData=code,
+                    VideoBase64=video,
+                    ImageBase64=photo,
+                )
+            )
+        )
+        == "InvalidParameterValue"
+    )  # and that code is now spent

@@ -81,6 +81,11 @@ SETTINGS: dict[str, Setting] = {
     "wechat_oauth_base": Setting(
         "WXFLOW_WECHAT_OAUTH_BASE", "https://open.weixin.qq.com/connect/", "WeChat web OAuth authorize base."
     ),
+    "experimental_liveness": Setting(
+        "WXFLOW_EXPERIMENTAL_LIVENESS",
+        "",
+        "Comma-separated liveness modes offered before they are measured on real recordings (digit, light, flash).",
+    ),
     "ort_threads": Setting("WXFLOW_ORT_THREADS", 1, "onnxruntime intra-op threads per worker."),
     "recogniser": Setting("WXFLOW_RECOGNISER", "w600k_mbf", "Face recogniser from the model manifest."),
     "queue_prefix": Setting("WXFLOW_QUEUE_PREFIX", "wxflow", "Prefix of the RQ queue names."),
@@ -156,6 +161,7 @@ class Config:
     fetch_allow_private: bool
     wechat_api_base: str
     wechat_oauth_base: str
+    experimental_liveness: str
     ort_threads: int
     recogniser: str
     queue_prefix: str
@@ -197,6 +203,10 @@ class Config:
     @property
     def embedded_redis_path(self) -> Path:
         return self.var_dir / "redis.db"
+
+    @property
+    def experimental_modes(self) -> frozenset[str]:
+        return frozenset(m.strip() for m in self.experimental_liveness.split(",") if m.strip())
 
     def queue_name(self, kind: str) -> str:
         return f"{self.queue_prefix}-{kind}"

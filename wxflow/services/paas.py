@@ -20,7 +20,7 @@ from wxflow.db.models import PaasChallenge, PaasRequest
 from wxflow.errors import ServiceError
 from wxflow.services import authority, challenges
 from wxflow.services.context import ServiceContext
-from wxflow.services.merchants import IMPLEMENTED_LIVENESS, THRESHOLDS
+from wxflow.services.merchants import THRESHOLDS, liveness_available
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def liveness(ctx: ServiceContext, merchant_id: int, req: LivenessRequest) -> dic
     mode = LIVENESS_TYPES.get(req.liveness_type)
     if mode is None:
         raise ServiceError("InvalidParameterValue", "LivenessType must be LIP, ACTION or SILENT")
-    if mode not in IMPLEMENTED_LIVENESS:
+    if not liveness_available(ctx, mode):
         raise ServiceError("UnsupportedOperation", f"LivenessType {req.liveness_type} is not implemented yet")
     if not 0 <= req.best_frame_num <= 10 or req.best_frame_num == 1:
         raise ServiceError("InvalidParameterValue", "Optional.BestFrameNum must be between 2 and 10")
