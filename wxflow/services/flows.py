@@ -271,7 +271,7 @@ def submit_attempt(
         raise ServiceError(
             "FailedOperation.VideoDurationExceeded", "the video is larger than the limit", http_status=413
         )
-    _probe(ctx, video)
+    inputs.probe_video(ctx, video)
     now = ctx.clock.now()
     with ctx.db.session() as s:
         flow = _device_flow(ctx, s, biz_token, device_key)
@@ -311,18 +311,6 @@ def submit_attempt(
     ctx.queue.enqueue_judge(attempt_id, biz_token)
     log.info("attempt %s queued (seq %d)", attempt_id, seq)
     return attempt_id
-
-
-def _probe(ctx: ServiceContext, video: bytes) -> None:
-    """Refuse what cannot be a usable video before it is stored, so the user hears at once."""
-    from wxflow.vision.errors import VisionError
-    from wxflow.vision.probe import probe_video
-
-    try:
-        probe_video(video, max_seconds=ctx.config.max_video_seconds)
-    except VisionError as exc:
-        status = 413 if exc.result == "FailedOperation.VideoDurationExceeded" else 400
-        raise ServiceError(exc.result, exc.message, http_status=status) from None
 
 
 USER_OUTCOMES = {

@@ -40,3 +40,15 @@ def media(ctx: ServiceContext, b64: str | None, url: str | None, kind: str, *, r
         name = "ImageBase64 or ImageUrl" if kind == "image" else "VideoBase64 or VideoUrl"
         raise ServiceError("MissingParameter", f"{name} is required")
     return None
+
+
+def probe_video(ctx: ServiceContext, video: bytes) -> None:
+    """Refuse what cannot be a usable video before it is stored or queued, so the caller hears at once."""
+    from wxflow.vision.errors import VisionError
+    from wxflow.vision.probe import probe_video as probe
+
+    try:
+        probe(video, max_seconds=ctx.config.max_video_seconds)
+    except VisionError as exc:
+        status = 413 if exc.result == "FailedOperation.VideoDurationExceeded" else 400
+        raise ServiceError(exc.result, exc.message, http_status=status) from None

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from wxflow.clock import as_utc
 from wxflow.db.models import PaasChallenge, PaasRequest
 from wxflow.errors import ServiceError
-from wxflow.services import authority, challenges
+from wxflow.services import authority, challenges, inputs
 from wxflow.services.context import ServiceContext
 from wxflow.services.merchants import THRESHOLDS, liveness_available
 
@@ -117,7 +117,7 @@ def liveness(ctx: ServiceContext, merchant_id: int, req: LivenessRequest) -> dic
         raise ServiceError("InvalidParameterValue", "Optional.BestFrameNum must be between 2 and 10")
     if len(req.video) > ctx.config.max_video_bytes:
         raise ServiceError("FailedOperation.VideoDurationExceeded", "the video is larger than 8 MB")
-    _probe(ctx, req.video)
+    inputs.probe_video(ctx, req.video)
     challenge: dict[str, Any] = {}
     if mode == "digit":
         _consume_challenge(ctx, merchant_id, "digit", req.validate_data)
@@ -142,16 +142,6 @@ def image_recognition(
 ) -> dict[str, Any]:
     authority.check_identity_format(id_card, name)
     return _run(ctx, merchant_id, action, {}, video=None, image=image, identity={"id_card": id_card, "name": name})
-
-
-def _probe(ctx: ServiceContext, video: bytes) -> None:
-    from wxflow.vision.errors import VisionError
-    from wxflow.vision.probe import probe_video
-
-    try:
-        probe_video(video, max_seconds=ctx.config.max_video_seconds)
-    except VisionError as exc:
-        raise ServiceError(exc.result, exc.message) from None
 
 
 def _run(
@@ -232,10 +222,10 @@ def _judge(
     image_media: str | None,
     identity: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], list[bytes]]:
-    from wxflow.services.verification import _jpeg, vision_settings
+    from wxflow.services.verification import vision_settings
     from wxflow.vision.errors import VisionError
     from wxflow.vision.face import reference_embedding
-    from wxflow.vision.image import decode_image
+    from wxflow.vision.image import decode_image, encode_jpeg
     from wxflow.vision.pipeline import judge_video
     from wxflow.vision.video import decode_video
 
@@ -268,7 +258,7 @@ def _judge(
         verdict = judge_video(video, params["mode"], params["challenge"] or None, engines, settings)
     except VisionError as exc:
         return {"error": {"code": exc.result, "message": exc.message}}, []
-    frames = [_jpeg(f) for f in verdict.best_frames[: max(params.get("best_frame_num") or 1, 1)]]
+    frames = [encode_jpeg(f) for f in verdict.best_frames[: max(params.get("best_frame_num") or 1, 1)]]
     out: dict[str, Any] = {
         "Result": verdict.result,
         "Description": describe(verdict.result),

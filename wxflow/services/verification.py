@@ -6,7 +6,6 @@ import logging
 import traceback
 from typing import Any
 
-import cv2
 import numpy as np
 
 from wxflow.db.models import Attempt, Challenge, Flow
@@ -94,6 +93,7 @@ def _judge(
 ) -> dict[str, Any]:
     from wxflow.vision.errors import VisionError
     from wxflow.vision.face import compare
+    from wxflow.vision.image import encode_jpeg
     from wxflow.vision.pipeline import judge_video
     from wxflow.vision.video import decode_video
 
@@ -117,7 +117,7 @@ def _judge(
         return _fail(out, live_status=exc.err_code, result=exc.result)
     out["details"] = _jsonable(verdict.details)
     out["tags"] = list(verdict.tags)
-    out["best_frames_jpeg"] = [_jpeg(frame) for frame in verdict.best_frames]
+    out["best_frames_jpeg"] = [encode_jpeg(frame) for frame in verdict.best_frames]
     if not verdict.passed:
         return _fail(out, live_status=verdict.live_status, result=verdict.result)
     out["live_status"], out["live_msg"] = 0, saas_message(0)
@@ -146,13 +146,6 @@ def _fail(
     code = live_status if live_status is not None else compare_status
     out.update(err_code=code, err_msg=saas_message(code or 4), result=result)
     return out
-
-
-def _jpeg(frame: np.ndarray) -> bytes:
-    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    if not ok:
-        raise RuntimeError("JPEG encoding of a best frame failed")
-    return buf.tobytes()
 
 
 def _jsonable(value: Any) -> Any:
