@@ -322,3 +322,31 @@ def test_ocr_reads_the_specimen_cards_in_any_orientation(call):
     assert "check digit" in card["Description"] and card["Warnings"] is None
     info = call("CheckIdCardInformation", ImageBase64=base64.b64encode(upside_down).decode())
     assert (info["Result"], info["IdNum"]) == ("FailedOperation.IdFormatError", "430512198908131367")
+
+
+@pytest.mark.slow
+def test_check_id_card_information_compares_the_card_portrait_with_the_registry_photo(call, ctx, tmp_path):
+    import cv2
+
+    from tests.support import flows as drive
+    from tests.support.data import data_path
+    from tests.support.media import frame_at, jpeg_bytes
+    from wxflow.vision.idcard import read_card
+
+    card_path = data_path(SPECIMENS, "card_front_specimen_xiaojing_horizontal.png")
+    card = base64.b64encode(card_path.read_bytes()).decode()
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    # The registry's photo is first someone else, then the card's own portrait crop (temp files only).
+    (photos / "other.jpg").write_bytes(jpeg_bytes(frame_at(data_path(*drive.REAL_CLIP), 6.5)))
+    (photos / "card.jpg").write_bytes(read_card(cv2.imread(str(card_path))).portrait)
+    for photo, expected in (("other.jpg", "FailedOperation.CompareLowSimilarity"), ("card.jpg", "Success")):
+        ids = tmp_path / f"ids-{photo}.csv"
+        ids.write_text(f"id_card,name,photo\n{PERSON_ID},{PERSON},{photo}\n", encoding="utf-8")
+        assert authority.import_csv(ctx, ids, photos).errors == []
+        out = call("CheckIdCardInformation", ImageBase64=card)
+        assert (out["Result"], out["IdNum"], out["Name"]) == (expected, PERSON_ID, PERSON), out["Description"]
+        if expected == "Success":
+            assert out["Sim"] >= 90  # the very crop it was registered with
+        else:
+            assert 0 < out["Sim"] < 70

@@ -51,6 +51,7 @@ SAAS_MESSAGES: dict[int, tuple[str, str]] = {
     15: ("token 已过期", "The token has expired"),
     16: ("重试次数已达上限", "The retry limit was reached"),
     17: ("核身流程未完成", "The verification has not finished"),
+    302: ("身份证已过期", "The ID card has expired"),
     1001: ("调用活体引擎超时", "The liveness engine timed out"),
     1002: ("疑似非真人录制", "Suspected non-live recording"),
     1102: ("人脸不完整或未检测到人脸", "The face is incomplete or was not found"),
@@ -59,12 +60,17 @@ SAAS_MESSAGES: dict[int, tuple[str, str]] = {
     1301: ("疑似非真人", "Suspected non-live"),
     1302: ("实人验证失败", "Verification failed"),
     1303: ("视频过短", "The video is too short (record more than 2 s)"),
+    2001: ("权威库服务繁忙", "The authority is busy; try again"),
     2004: ("视频截帧失败", "No usable frame could be extracted"),
+    2005: ("权威库中没有此身份信息", "The authority has no record for this ID number"),
+    2006: ("姓名和身份证号不一致", "The name does not match the ID number"),
+    2007: ("权威库中没有此人照片", "The authority holds no photo of this person"),
     2009: ("照片分辨率过低或无法解析", "The photo could not be used"),
     2010: ("人脸不完整", "The face is incomplete"),
     2012: ("检测到多张人脸", "Several faces were found"),
     2015: ("比对失败", "The comparison failed"),
     2016: ("比对相似度未达到通过标准", "The similarity is below the pass mark"),
+    2017: ("权威库升级中", "The authority is being upgraded; try again later"),
 }
 
 

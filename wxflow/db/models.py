@@ -52,7 +52,7 @@ class Flow(Base):
     merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
     # None for App SDK tokens (GetFaceIdToken), which need no rule.
     rule_id: Mapped[str | None] = mapped_column(ForeignKey("rules.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(16), default="wechat")  # wechat | app
+    channel: Mapped[str] = mapped_column(String(16), default="wechat")  # wechat | app | eid (E证通)
     state: Mapped[str] = mapped_column(String(16), index=True)  # created|in_progress|passed|failed|expired
     liveness_mode: Mapped[str] = mapped_column(String(16))
     compare_source: Mapped[str] = mapped_column(String(16))
@@ -267,21 +267,3 @@ class IdentityCheck(Base):
     billed: Mapped[bool] = mapped_column(Boolean)
     provider: Mapped[str] = mapped_column(String(16))  # local | http | none (decided by format checks)
     created_at: Mapped[datetime] = mapped_column(index=True)
-
-
-class EidToken(Base):
-    """An E证通 token: init -> doing -> finished | timeout; the result readable for 3 days."""
-
-    __tablename__ = "eid_tokens"
-
-    token: Mapped[str] = mapped_column(String(36), primary_key=True)
-    merchant_id: Mapped[int] = mapped_column(ForeignKey("merchants.id"), index=True)
-    state: Mapped[str] = mapped_column(String(16))  # init | doing | finished (timeout is derived)
-    identity_sealed: Mapped[str | None] = mapped_column(Text)  # JSON {"IdCard", "Name"} from GetEidToken
-    extra: Mapped[str | None] = mapped_column(String(1024))
-    redirect_url: Mapped[str | None] = mapped_column(String(1024))
-    result_sealed: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-    purge_at: Mapped[datetime] = mapped_column(index=True)

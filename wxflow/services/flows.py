@@ -229,6 +229,8 @@ def flow_for_device(ctx: ServiceContext, biz_token: str, device_key: str | None 
     with ctx.db.session() as s:
         flow = _device_flow(ctx, s, biz_token, device_key)
         expire_if_due(ctx, s, flow)
+        if flow.channel == "eid" and flow.state == "created":
+            flow.state = "in_progress"  # E证通: an opened token is "doing" (CheckEidTokenStatus)
         used = attempts_used(s, flow)
         view: dict[str, Any] = {
             "biz_token": flow.biz_token,

@@ -542,3 +542,44 @@ def minors_verification(
     if not matches:
         return _done(check, MINOR_RESULTS, billed, "-5", AgeRange=None)
     return by_birth(birth)
+
+
+# --- the identity step of a flow (E证通) -------------------------------------------------------------
+
+# SaaS compare codes (spec section 6) for the identity step, with their texts.
+FLOW_IDENTITY_CODES = {
+    0: "成功",
+    302: "身份证已过期",
+    2001: "权威比对服务繁忙，请稍后再试",
+    2005: "公民身份信息库中无此身份证记录或身份信息无效",
+    2006: "姓名和身份证号不一致",
+    2007: "权威库中无此人照片",
+    2017: "权威比对系统升级中，请稍后再试",
+}
+
+
+def flow_identity_step(ctx: ServiceContext, merchant_id: int | None, action: str, id_card: str, name: str) -> int:
+    """Ask the configured authority whether this identity exists and is valid: 0, or a SaaS compare code.
+
+    The caller has already checked the formats. Billed when the authority answered about the person
+    (found: 0, 302, 2006, or 2005 for a cancelled identity); not for no record, busy (2001) or upgrading
+    (2017). One audit row, like every check.
+    """
+    check = _check(ctx, merchant_id, action, [("id", id_card), ("name", name)])
+    billed = False
+    try:
+        answer = _provider(ctx, check).identity(id_card, normalise_name(name))
+    except AuthorityUnavailable as exc:
+        code = 2017 if exc.kind == "upgrading" else 2001
+    else:
+        billed = answer.found
+        if not answer.found or answer.status in ("cancelled", "dead", "invalid"):
+            code = 2005
+        elif not answer.name_matches:
+            code = 2006
+        elif answer.status == "expired":
+            code = 302
+        else:
+            code = 0
+    check.finish(str(code), billed)
+    return code

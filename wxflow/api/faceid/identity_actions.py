@@ -10,7 +10,7 @@ from marshmallow import fields, validate
 from wxflow.api.faceid.actions import Handler, _load, _Params
 from wxflow.api.faceid.auth import Caller
 from wxflow.errors import ServiceError
-from wxflow.services import identity, inputs
+from wxflow.services import eid, identity, inputs
 from wxflow.services.context import ServiceContext
 
 
@@ -189,6 +189,54 @@ def minors_verification(ctx: ServiceContext, caller: Caller, params: dict[str, A
     )
 
 
+class EidTokenParams(_Params):
+    MerchantId = fields.String(required=True)
+    IdCard = fields.String()
+    Name = fields.String()
+    Extra = fields.String()
+    Config = fields.Dict()
+    RedirectUrl = fields.String()
+    Encryption = fields.Dict()
+
+
+class EidResultParams(_Params):
+    EidToken = fields.String(required=True)
+    InfoType = fields.String(load_default="0")
+    BestFramesCount = fields.Integer(load_default=0, strict=True)
+    IsCutIdCardImage = fields.Boolean()
+    IsNeedIdCardAvatar = fields.Boolean()
+
+
+class EidStatusParams(_Params):
+    EidToken = fields.String(required=True)
+
+
+def get_eid_token(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    data = _load(EidTokenParams(), params)
+    return eid.get_eid_token(
+        ctx,
+        caller.merchant_id,
+        eid.EidTokenRequest(
+            merchant_id=data["MerchantId"],
+            id_card=data.get("IdCard") or None,
+            name=data.get("Name") or None,
+            extra=data.get("Extra"),
+            redirect_url=data.get("RedirectUrl") or None,
+            config=data.get("Config"),
+        ),
+    )
+
+
+def get_eid_result(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    data = _load(EidResultParams(), params)
+    return eid.get_eid_result(ctx, caller.merchant_id, data["EidToken"], data["InfoType"], data["BestFramesCount"])
+
+
+def check_eid_token_status(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
+    data = _load(EidStatusParams(), params)
+    return eid.check_eid_token_status(ctx, caller.merchant_id, data["EidToken"])
+
+
 IDENTITY_ACTIONS: dict[str, Callable[[ServiceContext, Caller, dict[str, Any]], dict[str, Any]]] = {
     "IdCardVerification": id_card_verification,
     "IdCardOCRVerification": id_card_ocr_verification,
@@ -207,4 +255,7 @@ IDENTITY_ACTIONS: dict[str, Callable[[ServiceContext, Caller, dict[str, Any]], d
     "MobileStatus": mobile_status,
     "MobileNetworkTimeVerification": mobile_network_time,
     "MinorsVerification": minors_verification,
+    "GetEidToken": get_eid_token,
+    "GetEidResult": get_eid_result,
+    "CheckEidTokenStatus": check_eid_token_status,
 }

@@ -228,6 +228,52 @@ EXAMPLES.update(
         ),
     }
 )
+# E证通: a flow whose identity step the authority serves; MerchantId is one of the caller's RuleIds.
+EXAMPLES.update(
+    {
+        "GetEidToken": (
+            {
+                "MerchantId": "123456789",
+                "IdCard": ID,
+                "Name": "小静",
+                "RedirectUrl": "https://shop.example/back",
+                "Extra": "order-43",
+                "Config": {"InputType": "4"},
+            },
+            {"EidToken": TOKEN, "Url": f"https://wxflow.example/h5/verify?token={TOKEN}", "RequestId": REQ_ID},
+        ),
+        "CheckEidTokenStatus": ({"EidToken": TOKEN}, {"Status": "finished", "RequestId": REQ_ID}),
+        "GetEidResult": (
+            {"EidToken": TOKEN, "InfoType": "0", "BestFramesCount": 1},
+            {
+                "Text": {
+                    "ErrCode": 0,
+                    "ErrMsg": "成功",
+                    "IdCard": ID,
+                    "Name": "小静",
+                    "IdInfoFrom": "手动输入",
+                    "LiveStatus": 0,
+                    "Comparestatus": 0,
+                    "Sim": "88.02",
+                    "Extra": "order-43",
+                    "CompareLibType": "权威库",
+                    "LivenessMode": 3,
+                    "...": "...",
+                },
+                "IdCardData": None,
+                "BestFrame": {"BestFrame": B64, "BestFrames": [B64]},
+                "EidInfo": {
+                    "EidCode": "9f3c2a…(64 hex: HMAC of merchant + ID number)",
+                    "EidSign": None,
+                    "DesKey": None,
+                    "UserInfo": None,
+                },
+                "IntentionVerifyData": None,
+                "RequestId": REQ_ID,
+            },
+        ),
+    }
+)
 for _carrier, _isp in (("CMCC", "移动"), ("CTCC", "电信"), ("CUCC", "联通")):
     EXAMPLES[f"PhoneVerification{_carrier}"] = (
         {"IdCard": ID, "Name": "小静", "Phone": "13800138000"},
