@@ -50,6 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from wxflow.services.challenges import ISSUED_ACTIONS  # noqa: E402 - the actions challenges really draw
+
 SHARED = Path(os.environ.get("WXFLOW_SHARED_DIR", str(REPO.parent / "shared")))
 DATA = SHARED / "data"
 VIDEOS = DATA / "videos"
@@ -108,6 +110,8 @@ HOW = {
     "photo_by_hand": "pad/silent_face F1 (print) and F2 (tablet) stills, photo_attack_video jitter, 3 s 640x480",
     "live_still_by_hand": "T1/T2 live stills and a frame of d0/lrwp9a, same jitter: no recapture texture",
     "photo_lit_uniformly": "F1 and T1 moved by hand, tinted by the sequence uniformly (strength 0.25)",
+    "replay_vs_unissued_action": "real clips vs nod (3) or shake (4), which the service does not issue yet: "
+    "talking heads swing past the nod threshold, and no clip holds a deliberate nod to tune it on",
     "replay_wrong_challenge": "real clips vs an action they lack, relit clips vs another sequence, unlit "
     "clips vs a sequence, GRID vs a wrong digit, flash clip without the blink first",
     "screen_replay": "attacks.screen_replay (gamma 0.8, blacks +8%, moire 3-5 px, glare) on 3 s of real clips",
@@ -311,7 +315,9 @@ def build_cases(digit: bool) -> list[Case]:
         for acts in label["has"]:
             cases.append(Case("bona_fide", "action", rel, real_clip(rel), {"actions": acts}))
         for acts in label["lacks"]:
-            cases.append(Case("replay_wrong_challenge", "action", rel, real_clip(rel), {"actions": acts}))
+            # The service issues only 1 (mouth) and 2 (blink); nod and shake are measured apart.
+            kind = "replay_wrong_challenge" if set(acts) <= set(ISSUED_ACTIONS) else "replay_vs_unissued_action"
+            cases.append(Case(kind, "action", rel, real_clip(rel), {"actions": acts}))
     # Digit (English, GRID: each sentence holds one digit: the 5th letter of the stem's last 6).
     if digit:
         for rel in [c for c in clips if c.startswith("grid/")]:
