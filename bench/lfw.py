@@ -66,7 +66,9 @@ def list_identity_images(root: Path) -> list[Path]:
     return sorted(p for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def embed_files(root: Path, files: list[Path], engines: Any, engine_name: str, progress: bool = True) -> dict[str, Any]:
+def embed_files(
+    root: Path, files: list[Path], engines: Any, engine_name: str, progress: bool = True, flip: bool = False
+) -> dict[str, Any]:
     """Embed each file's data-set face; cached in var/bench-cache by engine and file list.
 
     Returns ``embs`` (N x dim, rows of missed images are zero), ``ok`` (bool mask), ``rel``
@@ -78,11 +80,10 @@ def embed_files(root: Path, files: list[Path], engines: Any, engine_name: str, p
     from wxflow.vision.face import embed_crops, face_crop
 
     rel = [str(p.relative_to(root)) for p in files]
-    key = hashlib.sha256(("\n".join([PIPELINE_VERSION, engine_name, str(root.resolve()), *rel])).encode()).hexdigest()[
-        :16
-    ]
+    parts = [PIPELINE_VERSION, engine_name + ("+flip" if flip else ""), str(root.resolve()), *rel]
+    key = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
     cache_dir = Path(os.environ.get("WXFLOW_BENCH_CACHE", str(CACHE_DIR)))
-    cache = cache_dir / f"{root.name}-{engine_name}-{key}.npz"
+    cache = cache_dir / f"{root.name}-{engine_name}{'-flip' if flip else ''}-{key}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=False)
         meta = json.loads(str(z["meta"]))
@@ -111,7 +112,13 @@ def embed_files(root: Path, files: list[Path], engines: Any, engine_name: str, p
             continue
         crop = face_crop(img, face, engines)
         t3 = time.perf_counter()
-        embs[i] = embed_crops([crop], engines)[0]
+        if flip:
+            # Test-time augmentation: the mean of the crop's and its mirror's embeddings.
+            pair = embed_crops([crop, np.ascontiguousarray(crop[:, ::-1])], engines)
+            mean = pair.mean(axis=0)
+            embs[i] = mean / (np.linalg.norm(mean) or 1.0)
+        else:
+            embs[i] = embed_crops([crop], engines)[0]
         t4 = time.perf_counter()
         times["align"].append(t3 - t2)
         times["embed"].append(t4 - t3)
@@ -192,13 +199,15 @@ def far_table(gen: np.ndarray, imp: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def run(lfw_dir: Path, pairs_file: Path, engine: str, threads: int, model_dir: Path) -> dict[str, Any]:
+def run(
+    lfw_dir: Path, pairs_file: Path, engine: str, threads: int, model_dir: Path, flip: bool = False
+) -> dict[str, Any]:
     from models.calibration import cv_accuracy
     from models.loader import load_engines
 
     engines = load_engines(model_dir, threads=threads, recogniser=engine)
     files = list_identity_images(lfw_dir)
-    data = embed_files(lfw_dir, files, engines, engine)
+    data = embed_files(lfw_dir, files, engines, engine, flip=flip)
     embs, ok, rel = data["embs"], data["ok"], data["rel"]
     index = {r: i for i, r in enumerate(rel)}
     pairs, n_folds = parse_pairs(pairs_file)
@@ -262,8 +271,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--model-dir", type=Path, default=default_model_dir())
     ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--flip", action="store_true", help="average each face's embedding with its mirror image's")
     args = ap.parse_args()
-    res = run(args.lfw_dir, args.pairs, args.engine, args.threads, args.model_dir)
+    res = run(args.lfw_dir, args.pairs, args.engine, args.threads, args.model_dir, flip=args.flip)
     if args.json:
         print(json.dumps(res))
         return
