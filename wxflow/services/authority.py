@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -108,6 +110,17 @@ class ImportReport:
     def as_dict(self) -> dict[str, object]:
         return {"added": self.added, "updated": self.updated, "errors": self.errors}
 
+    def upsert(self, session: Session, model: type[Any], key: str, now: datetime) -> tuple[Any, bool]:
+        """The registry row for ``key``, created if absent; counts it as added or updated."""
+        row = session.scalar(select(model).where(model.lookup_key == key))
+        if row is None:
+            row = model(lookup_key=key, created_at=now)
+            session.add(row)
+            self.added += 1
+            return row, True
+        self.updated += 1
+        return row, False
+
 
 def _rows(csv_path: Path, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     with csv_path.open(newline="", encoding="utf-8-sig") as fh:
@@ -180,15 +193,9 @@ def import_csv(ctx: ServiceContext, csv_path: Path, photo_dir: Path | None = Non
         key = lookup_key(ctx, id_card)
         now = ctx.clock.now()
         with ctx.db.session() as s:
-            record = s.scalar(select(AuthorityRecord).where(AuthorityRecord.lookup_key == key))
-            if record is None:
-                record = AuthorityRecord(lookup_key=key, created_at=now)
-                s.add(record)
-                report.added += 1
-            else:
-                if record.photo_media:
-                    ctx.media.delete(record.photo_media)
-                report.updated += 1
+            record, created = report.upsert(s, AuthorityRecord, key, now)
+            if not created and record.photo_media:
+                ctx.media.delete(record.photo_media)
             record.id_card_sealed = ctx.biometrics.seal_text(id_card, aad=key)
             record.name_sealed = ctx.biometrics.seal_text(name, aad=key)
             record.photo_media = ctx.media.put(photo) if photo else None
@@ -234,13 +241,7 @@ def import_bank_cards(ctx: ServiceContext, csv_path: Path) -> ImportReport:
         key = bank_card_key(ctx, card)
         now = ctx.clock.now()
         with ctx.db.session() as s:
-            rec = s.scalar(select(AuthorityBankCard).where(AuthorityBankCard.lookup_key == key))
-            if rec is None:
-                rec = AuthorityBankCard(lookup_key=key, created_at=now)
-                s.add(rec)
-                report.added += 1
-            else:
-                report.updated += 1
+            rec, _ = report.upsert(s, AuthorityBankCard, key, now)
             rec.card_sealed = ctx.biometrics.seal_text(card, aad=key)
             rec.name_sealed = ctx.biometrics.seal_text(name, aad=key)
             rec.id_card_sealed = ctx.biometrics.seal_text(id_card, aad=key) if id_card else None
@@ -289,13 +290,7 @@ def import_phones(ctx: ServiceContext, csv_path: Path) -> ImportReport:
         key = phone_key(ctx, phone)
         now = ctx.clock.now()
         with ctx.db.session() as s:
-            rec = s.scalar(select(AuthorityPhone).where(AuthorityPhone.lookup_key == key))
-            if rec is None:
-                rec = AuthorityPhone(lookup_key=key, created_at=now)
-                s.add(rec)
-                report.added += 1
-            else:
-                report.updated += 1
+            rec, _ = report.upsert(s, AuthorityPhone, key, now)
             rec.md5_key = phone_digest_key(ctx, "md5", digest("md5", phone))
             rec.sha256_key = phone_digest_key(ctx, "sha256", digest("sha256", phone))
             rec.sm3_key = phone_digest_key(ctx, "sm3", digest("sm3", phone))
