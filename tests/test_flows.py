@@ -315,3 +315,39 @@ def test_a_flow_bound_to_a_wechat_user_serves_only_that_device(client, ctx, merc
     with ctx.db.session() as s:
         flow = s.get(Flow, token)
         assert flow.bound_via == "oauth" and "o-alice" not in (flow.openid_sealed or "")
+
+
+def test_racing_uploads_of_one_challenge_get_one_attempt_and_no_500(app, ctx, merchant, make_rule):
+    import threading
+
+    import requests as http
+
+    from tests.support.servers import LiveServer
+
+    token = drive.start(ctx, merchant.id, make_rule(max_attempts=3))
+    video = drive.real_clip(2.5)
+    with LiveServer(app) as live:
+        challenge = http.get(f"{live.url}/api/v1/flows/{token}", timeout=10).json()["challenge"]["id"]
+        barrier, statuses = threading.Barrier(4), []
+
+        def upload() -> None:
+            barrier.wait()
+            resp = http.post(
+                f"{live.url}/api/v1/flows/{token}/attempts",
+                data={"challenge_id": challenge},
+                files={"video": ("v.mp4", video, "video/mp4")},
+                timeout=60,
+            )
+            statuses.append(resp.status_code)
+
+        threads = [threading.Thread(target=upload) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert sorted(statuses) == [202, 409, 409, 409]
+    with ctx.db.session() as s:
+        attempts = s.scalars(select(Attempt).where(Attempt.biz_token == token)).all()
+    assert len(attempts) == 1
+    stored = {p.stem for p in ctx.config.media_dir.rglob("*.bin")}
+    assert attempts[0].video_media in stored  # the losers' uploads were not left behind

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from wxflow.clock import as_utc
@@ -274,6 +275,32 @@ def submit_attempt(
             "FailedOperation.VideoDurationExceeded", "the video is larger than the limit", http_status=413
         )
     inputs.probe_video(ctx, video)
+    video_media = ctx.media.put(video)
+    try:
+        attempt_id, seq = _record_attempt(ctx, biz_token, challenge_id, video_media, content_type, device_key)
+    except (IntegrityError, OperationalError):
+        # Two uploads raced for one challenge: the database kept one (unique challenge and sequence, or
+        # SQLite refusing the stale writer); the loser hears what happened instead of a 500.
+        ctx.media.delete(video_media)
+        raise Conflict(
+            "InvalidParameterValue.ChallengeUsed", "this challenge was already used; ask for a new one"
+        ) from None
+    except BaseException:
+        ctx.media.delete(video_media)
+        raise
+    ctx.queue.enqueue_judge(attempt_id, biz_token)
+    log.info("attempt %s queued (seq %d)", attempt_id, seq)
+    return attempt_id
+
+
+def _record_attempt(
+    ctx: ServiceContext,
+    biz_token: str,
+    challenge_id: str,
+    video_media: str,
+    content_type: str,
+    device_key: str | None,
+) -> tuple[str, int]:
     now = ctx.clock.now()
     with ctx.db.session() as s:
         flow = _device_flow(ctx, s, biz_token, device_key)
@@ -300,7 +327,7 @@ def submit_attempt(
             challenge_id=challenge.id,
             seq=seq,
             state="queued",
-            video_media=ctx.media.put(video),
+            video_media=video_media,
             video_type=content_type[:64] if content_type else None,
             created_at=now,
         )
@@ -309,10 +336,7 @@ def submit_attempt(
         challenge.attempt_id = attempt.id
         if flow.state == "created":
             flow.state = "in_progress"
-        attempt_id = attempt.id
-    ctx.queue.enqueue_judge(attempt_id, biz_token)
-    log.info("attempt %s queued (seq %d)", attempt_id, seq)
-    return attempt_id
+        return attempt.id, seq
 
 
 USER_OUTCOMES = {
