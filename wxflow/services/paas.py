@@ -13,9 +13,8 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from wxflow.clock import as_utc
 from wxflow.db.models import PaasChallenge, PaasRequest
 from wxflow.errors import ServiceError
 from wxflow.services import authority, challenges, inputs
@@ -72,24 +71,29 @@ def issue_challenge(ctx: ServiceContext, merchant_id: int, kind: str) -> str:
 
 
 def _consume_challenge(ctx: ServiceContext, merchant_id: int, kind: str, value: str) -> None:
+    """Spend one issued, unexpired challenge; a compare-and-set UPDATE, so two racing calls cannot both win."""
     now = ctx.clock.now()
     with ctx.db.session() as s:
-        issued = s.scalars(
-            select(PaasChallenge)
-            .where(
+        candidates = s.scalars(
+            select(PaasChallenge.id).where(
                 PaasChallenge.merchant_id == merchant_id,
                 PaasChallenge.kind == kind,
                 PaasChallenge.value == value,
                 PaasChallenge.used_at.is_(None),
+                PaasChallenge.expires_at > now,
             )
-            .with_for_update()
         ).all()
-        usable = [c for c in issued if as_utc(c.expires_at) > now]
-        if not usable:
-            raise ServiceError(
-                "InvalidParameterValue", "ValidateData was not issued to this caller, has expired, or was already used"
+        for challenge_id in candidates:
+            spent = s.execute(
+                update(PaasChallenge)
+                .where(PaasChallenge.id == challenge_id, PaasChallenge.used_at.is_(None))
+                .values(used_at=now)
             )
-        usable[0].used_at = now
+            if spent.rowcount == 1:
+                return
+    raise ServiceError(
+        "InvalidParameterValue", "ValidateData was not issued to this caller, has expired, or was already used"
+    )
 
 
 # --- requests -----------------------------------------------------------------------------------
