@@ -350,3 +350,40 @@ def test_check_id_card_information_compares_the_card_portrait_with_the_registry_
             assert out["Sim"] >= 90  # the very crop it was registered with
         else:
             assert 0 < out["Sim"] < 70
+
+
+def test_face_compares_take_the_reference_photo_from_the_http_provider(ctx, merchant, make_rule):
+    from tests.support import flows as drive
+    from tests.support.upstream import Upstream
+    from wxflow.vision.face import compare, reference_embedding
+    from wxflow.vision.image import decode_image
+
+    photo = base64.b64decode(drive.same_person_photo_b64())
+    records = {PERSON_ID: {"name": PERSON, "photo": photo}, UNKNOWN_ID: {"name": "李四"}}
+    with Upstream("s3cret", records) as upstream:
+        ctx.config = dataclasses.replace(
+            ctx.config, authority_provider="http", authority_url=upstream.url, authority_secret="s3cret",
+            authority_key_id="wxflow-test", authority_timeout=0.5, authority_retries=0,
+            authority_breaker_failures=50,
+        )  # fmt: skip
+        with ctx.db.session() as s:
+            match = authority.reference_for(ctx, s, PERSON_ID, PERSON)
+            probe = reference_embedding(decode_image(photo, ctx.config.max_image_bytes), ctx.engines())
+            assert compare(match.embedding, probe).sim > 95  # the provider's own photo, embedded here
+            for id_card, name, status in ((PERSON_ID, "小敬", 2006), (UNKNOWN_ID, "李四", 2007)):
+                with pytest.raises(authority.AuthorityMismatch) as info:
+                    authority.reference_for(ctx, s, id_card, name)
+                assert info.value.compare_status == status
+            upstream.mode = "upgrading"
+            with pytest.raises(authority.AuthorityMismatch) as info:
+                authority.reference_for(ctx, s, PERSON_ID, PERSON)
+            assert info.value.code == "FailedOperation.CompareFail" and info.value.compare_status == 2017
+        # A flow comparing against the authority is started from the provider's answer too.
+        upstream.mode = "ok"
+        rule_id = make_rule(compare="authority")
+        token = drive.start(ctx, merchant.id, rule_id, id_card=PERSON_ID, name=PERSON)
+        assert len(token) == 36
+        upstream.mode = "failing"
+        with pytest.raises(authority.AuthorityMismatch) as info:
+            drive.start(ctx, merchant.id, rule_id, id_card=PERSON_ID, name=PERSON)
+        assert info.value.compare_status == 2001

@@ -7,6 +7,7 @@ Requests with a wrong signature get 401. ``calls`` counts the requests that reac
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -63,6 +64,19 @@ class Upstream:
                             "status": record.get("status", "valid"),
                             "validity_begin": record.get("validity_begin"),
                             "validity_end": record.get("validity_end"),
+                        },
+                    )
+                if self.path == "/v1/photo":
+                    record = upstream.records.get(payload["id_card"])
+                    if record is None:
+                        return self._send(200, {"found": False})
+                    photo = record.get("photo")
+                    return self._send(
+                        200,
+                        {
+                            "found": True,
+                            "name_matches": record["name"] == payload["name"],
+                            "photo": base64.b64encode(photo).decode() if photo else None,
                         },
                     )
                 return self._send(404, {"code": "unknown path"})

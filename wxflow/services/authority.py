@@ -89,7 +89,14 @@ class AuthorityMismatch(ServiceError):
 
 
 def reference_for(ctx: ServiceContext, session: Session, id_card: str, name: str) -> AuthorityMatch:
-    """The reference embedding the authority holds for this person, or the spec's reason why not."""
+    """The reference embedding the authority holds for this person, or the spec's reason why not.
+
+    The local registry keeps embeddings computed at import; a licensed HTTP provider returns the ID
+    photo, which is embedded here. An outage is CompareFail with 2001 (busy) or 2017 (upgrading),
+    never a mismatch.
+    """
+    if ctx.config.authority_provider == "http":
+        return _reference_from_provider(ctx, id_card, name)
     key = lookup_key(ctx, id_card)
     record = session.scalar(select(AuthorityRecord).where(AuthorityRecord.lookup_key == key))
     if record is None:
@@ -99,6 +106,34 @@ def reference_for(ctx: ServiceContext, session: Session, id_card: str, name: str
     if not record.embedding_sealed:
         raise AuthorityMismatch("FailedOperation.IdPhotoNoExist", "the identity record has no photo", 2007)
     return AuthorityMatch(open_embedding(ctx, record.embedding_sealed, aad=key), key)
+
+
+def _reference_from_provider(ctx: ServiceContext, id_card: str, name: str) -> AuthorityMatch:
+    from wxflow.services.providers import AuthorityUnavailable, provider_for
+    from wxflow.vision.errors import VisionError
+    from wxflow.vision.face import reference_embedding
+    from wxflow.vision.image import decode_image
+
+    try:
+        answer = provider_for(ctx).photo(id_card, name)
+    except AuthorityUnavailable as exc:
+        status = 2017 if exc.kind == "upgrading" else 2001
+        raise AuthorityMismatch(
+            "FailedOperation.CompareFail", f"the authority could not answer ({exc.kind})", status
+        ) from None
+    if not answer.found:
+        raise AuthorityMismatch("FailedOperation.IdNoExistSystem", "no identity record for this ID number", 2005)
+    if not answer.name_matches:
+        raise AuthorityMismatch("FailedOperation.IdNameMisMatch", "the name does not match the ID number", 2006)
+    if not answer.photo:
+        raise AuthorityMismatch("FailedOperation.IdPhotoNoExist", "the identity record has no photo", 2007)
+    try:
+        embedding = reference_embedding(decode_image(answer.photo, ctx.config.max_image_bytes), ctx.engines())
+    except VisionError:
+        raise AuthorityMismatch(
+            "FailedOperation.IdPhotoNoExist", "the authority's photo holds no usable face", 2008
+        ) from None
+    return AuthorityMatch(embedding, lookup_key(ctx, id_card))
 
 
 @dataclass

@@ -52,6 +52,13 @@ class PhoneAnswer:
     holder_birth: str | None = None  # YYYYMMDD, from the holder's ID number (MinorsVerification)
 
 
+@dataclass(frozen=True)
+class PhotoAnswer:
+    found: bool
+    name_matches: bool = False
+    photo: bytes | None = None  # the authority's reference photo (JPEG/PNG), when it holds one
+
+
 class Provider(Protocol):
     name: str
 
@@ -63,6 +70,10 @@ class Provider(Protocol):
 
     def phone_hashed(self, algorithm: str, phone: str, name: str, id_card: str) -> PhoneAnswer:
         """As ``phone`` with every input a lower-case hex digest (md5 | sha256 | sm3)."""
+        ...
+
+    def photo(self, id_card: str, name: str) -> PhotoAnswer:
+        """The reference photo for a face compare (licensed sources return the ID photo)."""
         ...
 
 

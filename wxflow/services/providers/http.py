@@ -11,6 +11,7 @@ A circuit breaker per provider URL fails fast for ``authority_breaker_reset`` se
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -25,7 +26,13 @@ import requests
 
 from wxflow.clock import Clock
 from wxflow.services.context import ServiceContext
-from wxflow.services.providers import AuthorityUnavailable, BankCardAnswer, IdentityAnswer, PhoneAnswer
+from wxflow.services.providers import (
+    AuthorityUnavailable,
+    BankCardAnswer,
+    IdentityAnswer,
+    PhoneAnswer,
+    PhotoAnswer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +187,15 @@ class HttpProvider:
     def phone_hashed(self, algorithm: str, phone: str, name: str, id_card: str) -> PhoneAnswer:
         payload = {"algorithm": algorithm, "phone": phone, "name": name, "id_card": id_card}
         return _answer(PhoneAnswer, self._post("/v1/phone-hashed", payload))
+
+    def photo(self, id_card: str, name: str) -> PhotoAnswer:
+        data = self._post("/v1/photo", {"id_card": id_card, "name": name})
+        raw = data.get("photo")
+        try:
+            photo = base64.b64decode(raw, validate=True) if raw else None
+        except (ValueError, TypeError):
+            raise AuthorityUnavailable("error", "the provider sent a malformed photo") from None
+        return PhotoAnswer(bool(data.get("found")), bool(data.get("name_matches")), photo)
 
 
 def _code(response: requests.Response) -> str | None:

@@ -11,7 +11,7 @@ from wxflow.db.models import AuthorityBankCard, AuthorityPhone, AuthorityRecord
 from wxflow.services import authority
 from wxflow.services.context import ServiceContext
 from wxflow.services.idformat import normalise_name
-from wxflow.services.providers import BankCardAnswer, IdentityAnswer, PhoneAnswer
+from wxflow.services.providers import BankCardAnswer, IdentityAnswer, PhoneAnswer, PhotoAnswer
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -30,6 +30,17 @@ class LocalRegistry:
 
     def _open(self, sealed: str | None, aad: str) -> str | None:
         return self.ctx.biometrics.open_text(sealed, aad=aad) if sealed else None
+
+    def photo(self, id_card: str, name: str) -> PhotoAnswer:
+        key = authority.lookup_key(self.ctx, id_card)
+        with self.ctx.db.session() as s:
+            record = s.scalar(select(AuthorityRecord).where(AuthorityRecord.lookup_key == key))
+            if record is None:
+                return PhotoAnswer(found=False)
+            stored = self._open(record.name_sealed, key)
+            same = _same(normalise_name(stored or ""), normalise_name(name))
+            photo = self.ctx.media.get(record.photo_media) if record.photo_media else None
+            return PhotoAnswer(found=True, name_matches=same, photo=photo)
 
     def identity(self, id_card: str, name: str) -> IdentityAnswer:
         key = authority.lookup_key(self.ctx, id_card)
