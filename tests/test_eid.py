@@ -162,7 +162,8 @@ def test_identity_step_failures_end_the_token_with_their_code(quick, rule, regis
 def test_an_upstream_outage_is_the_upgrading_or_busy_code(quick, rule, registry, ctx):
     from tests.support.upstream import Upstream
 
-    with Upstream("s3cret", {PERSON_ID: {"name": PERSON}}) as upstream:
+    photo = jpeg_bytes(frame_at(data_path(*drive.REAL_CLIP), 6.5))
+    with Upstream("s3cret", {PERSON_ID: {"name": PERSON, "photo": photo}}) as upstream:
         ctx.config = dataclasses.replace(
             ctx.config,
             authority_provider="http",
@@ -174,7 +175,7 @@ def test_an_upstream_outage_is_the_upgrading_or_busy_code(quick, rule, registry,
             authority_breaker_failures=5,
         )
         ok, _ = token_for(quick.api, rule)
-        assert status(quick.api, ok) == "init"  # the provider knew the person; the photo is the registry's
+        assert status(quick.api, ok) == "init"  # the provider knew the person and sent the reference photo
         upstream.mode = "upgrading"
         token, _ = token_for(quick.api, rule)
         assert quick.api.GetEidResult(sdk.request("GetEidResultRequest", EidToken=token)).Text.ErrCode == 2017

@@ -86,7 +86,7 @@ def get_eid_token(ctx: ServiceContext, merchant_id: int, req: EidTokenRequest) -
     token = None
     if code == 0:
         try:
-            # The face reference: the authority's photo of this person (the local registry holds photos).
+            # The face reference: the configured provider's photo of this person (registry or HTTP).
             token = flows._create_flow(ctx, merchant_id, base, compare="authority", **options)
         except authority.AuthorityMismatch as exc:
             code = exc.compare_status
