@@ -21,9 +21,9 @@ class WxflowApi(Api):
 
     def handle_http_exception(self, error: Any) -> Any:
         if request.path == "/" and request.method == "POST":
-            from wxflow.api.faceid.endpoint import _error
+            from wxflow.api.faceid.endpoint import error_envelope
 
-            return _error("InvalidParameter", error.description or error.name, g.get("request_id", "-"))
+            return error_envelope("InvalidParameter", error.description or error.name, g.get("request_id", "-"))
         payload, status, headers = super().handle_http_exception(error)
         data = getattr(error, "data", None) or {}
         if "error_code" in data:

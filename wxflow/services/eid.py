@@ -55,7 +55,7 @@ def _check_config(config: dict[str, Any] | None) -> None:
 
 def get_eid_token(ctx: ServiceContext, merchant_id: int, req: EidTokenRequest) -> dict[str, str]:
     try:
-        rule = flows._rule_of(ctx, merchant_id, req.merchant_id)
+        rule = flows.rule_of(ctx, merchant_id, req.merchant_id)
     except ServiceError as exc:
         raise ServiceError("InvalidParameterValue", f"MerchantId {req.merchant_id} is not usable: {exc}") from None
     _check_config(req.config)
@@ -87,11 +87,11 @@ def get_eid_token(ctx: ServiceContext, merchant_id: int, req: EidTokenRequest) -
     if code == 0:
         try:
             # The face reference: the configured provider's photo of this person (registry or HTTP).
-            token = flows._create_flow(ctx, merchant_id, base, compare="authority", **options)
+            token = flows.create_flow(ctx, merchant_id, base, compare="authority", **options)
         except authority.AuthorityMismatch as exc:
             code = exc.compare_status
     if token is None:
-        token = flows._create_flow(ctx, merchant_id, base, compare="none", **options)
+        token = flows.create_flow(ctx, merchant_id, base, compare="none", **options)
         _fail_identity_step(ctx, token, code)
     log.info("eid token created rule=%s id=%s identity=%d", rule.id, mask_id_card(req.id_card), code)
     return {"EidToken": token, "Url": f"{ctx.config.public_url.rstrip('/')}/h5/verify?token={token}"}
@@ -146,7 +146,7 @@ def get_eid_result(
     )
     with ctx.db.session() as s:
         flow = _own_flow(ctx, s, merchant_id, token)
-        passed, id_card = flow.state == "passed", flows._identity(ctx, flow).get("id_card")
+        passed, id_card = flow.state == "passed", flows.identity_of(ctx, flow).get("id_card")
     eid_info = None
     if passed and id_card:  # only once the whole verification has passed
         eid_info = {"EidCode": eid_code(ctx, merchant_id, id_card), "EidSign": None, "DesKey": None, "UserInfo": None}

@@ -46,7 +46,7 @@ class DetectAuthRequest:
     name: str | None = None
 
 
-def _rule_of(ctx: ServiceContext, merchant_id: int, rule_id: str) -> Rule:
+def rule_of(ctx: ServiceContext, merchant_id: int, rule_id: str) -> Rule:
     with ctx.db.session() as s:
         rule = s.get(Rule, rule_id)
         if rule is None or rule.merchant_id != merchant_id:
@@ -57,7 +57,7 @@ def _rule_of(ctx: ServiceContext, merchant_id: int, rule_id: str) -> Rule:
 
 
 def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -> dict[str, str]:
-    rule = _rule_of(ctx, merchant_id, req.rule_id)
+    rule = rule_of(ctx, merchant_id, req.rule_id)
     prefixes = list(rule.redirect_prefixes)
 
     if req.redirect_url is not None:
@@ -72,7 +72,7 @@ def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -
     if req.id_card is not None and not _ID_CARD.match(req.id_card):
         raise ServiceError("InvalidParameterValue", "IdCard must be 18 characters with an upper-case X")
 
-    biz_token = _create_flow(
+    biz_token = create_flow(
         ctx,
         merchant_id,
         req,
@@ -88,7 +88,7 @@ def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -
     return {"Url": url, "BizToken": biz_token}
 
 
-def _create_flow(
+def create_flow(
     ctx: ServiceContext,
     merchant_id: int,
     req: DetectAuthRequest,
@@ -425,7 +425,7 @@ def detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoRequest) -
         return out
 
 
-def _identity(ctx: ServiceContext, flow: Flow) -> dict[str, Any]:
+def identity_of(ctx: ServiceContext, flow: Flow) -> dict[str, Any]:
     if not flow.identity_sealed:
         return {}
     return json.loads(ctx.biometrics.open_text(flow.identity_sealed, aad=flow.biz_token))
@@ -436,7 +436,7 @@ def _sim_text(sim: float | None) -> str | None:
 
 
 def _text(ctx: ServiceContext, flow: Flow, attempts: list[Attempt], final: bool) -> dict[str, Any]:
-    identity = _identity(ctx, flow)
+    identity = identity_of(ctx, flow)
     final_attempt = next((a for a in attempts if a.id == flow.final_attempt_id), None)
     tags = sorted({t for a in attempts for t in (a.tags or [])})
     return {
@@ -537,8 +537,8 @@ def faceid_token(ctx: ServiceContext, merchant_id: int, compare_lib: str, req: D
         raise ServiceError("InvalidParameterValue", "CompareLib must be LOCAL or BUSINESS")
     mode = "silent"
     if req.rule_id:
-        mode = _rule_of(ctx, merchant_id, req.rule_id).liveness_mode
-    token = _create_flow(
+        mode = rule_of(ctx, merchant_id, req.rule_id).liveness_mode
+    token = create_flow(
         ctx,
         merchant_id,
         req,
@@ -563,7 +563,7 @@ def faceid_result(
         expire_if_due(ctx, s, flow)
         if flow.purged_at is not None or (flow.purge_at is not None and as_utc(flow.purge_at) <= ctx.clock.now()):
             raise ServiceError("InvalidParameterValue.BizTokenExpired", "the result's retention period has ended")
-        identity = _identity(ctx, flow)
+        identity = identity_of(ctx, flow)
         attempts = list(s.scalars(select(Attempt).where(Attempt.biz_token == flow.biz_token)))
         final = flow.state in FINAL_STATES
         attempt = _chosen_attempt(flow, attempts)

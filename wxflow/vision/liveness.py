@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from wxflow.vision.face import DetectedFace, detect_faces, dominant_face, embed_crops, face_crop
+from wxflow.vision.face import DetectedFace, detect_faces, dominant_face, embed_crops, face_crop, fuse_embeddings
 from wxflow.vision.settings import VisionSettings
 from wxflow.vision.signals import FaceSeries, face_series, planar_residual
 from wxflow.vision.types import DecodedVideo, Frame, LivenessVerdict
@@ -160,8 +160,6 @@ def _finish(
         verdict.best_frames = [ff.frame.image for ff, _ in chosen[:count]]
         verdict.best_frame_scores = [round(100.0 * q["score"], 2) for _, q in chosen[:count]]
         # face_crop: the configured recogniser's own alignment (arcface crop or dlib chip).
-        from wxflow.vision.face import face_crop, fuse_embeddings
-
         crops = [face_crop(ff.frame.image, ff.main, engines) for ff, _ in chosen[: max(1, settings.embed_top_k)]]
         embs = embed_crops(crops, engines)
         # Average-embedding fusion of the best frames: measured better than score fusion and than

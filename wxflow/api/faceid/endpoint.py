@@ -27,7 +27,7 @@ def _envelope(body: dict[str, Any]) -> Response:
     return response
 
 
-def _error(code: str, message: str, request_id: str) -> Response:
+def error_envelope(code: str, message: str, request_id: str) -> Response:
     return _envelope({"Error": {"Code": code, "Message": message}, "RequestId": request_id})
 
 
@@ -64,9 +64,9 @@ def tc3_endpoint() -> Response:
             result = envelope.encrypt_response(sealed, result, whole_body=encrypt_whole)
     except ServiceError as exc:
         log.info("%s refused: %s", action or "-", exc.code)
-        return _error(exc.code, exc.message(language), request_id)
+        return error_envelope(exc.code, exc.message(language), request_id)
     except Exception:
         log.exception("%s crashed", action or "-")
-        return _error("InternalError", "internal error" if language == "en-US" else "内部错误", request_id)
+        return error_envelope("InternalError", "internal error" if language == "en-US" else "内部错误", request_id)
     result["RequestId"] = request_id
     return _envelope(result)
