@@ -362,6 +362,8 @@ def _figures(v: Any) -> dict[str, Any]:
         out["recapture"] = {k: d["recapture"][k] for k in ("moire", "score") if k in d["recapture"]}
     if "cues" in d:
         out["cues"] = d["cues"]
+    if "synthesis" in d:
+        out["synthesis_patch"] = d["synthesis"].get("score")
     if "action" in d:
         out["events"] = [(e["action"], e["t"]) for e in d["action"].get("events", [])]
     if "light" in d:

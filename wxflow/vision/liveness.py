@@ -42,6 +42,7 @@ import numpy as np
 from wxflow.vision.face import DetectedFace, detect_faces, dominant_face, embed_crops, face_crop, fuse_embeddings
 from wxflow.vision.settings import VisionSettings
 from wxflow.vision.signals import FaceSeries, face_series, planar_residual
+from wxflow.vision.synthesis import animated_patch_score
 from wxflow.vision.types import DecodedVideo, Frame, LivenessVerdict
 
 ACTION_OPEN_MOUTH = 1
@@ -596,16 +597,35 @@ def identity_consistency(analysed: list[FrameFaces], engines: Any, settings: Vis
     }
 
 
+def _spread_range(x: np.ndarray) -> float | None:
+    """p95 - p5 of the valid values: how far a signal moves, ignoring single-frame mesh glitches."""
+    x = x[~np.isnan(x)]
+    return float(np.percentile(x, 95) - np.percentile(x, 5)) if x.size else None
+
+
 def _silent_cues(series: FaceSeries, settings: VisionSettings) -> dict[str, Any]:
-    """Model-free cues recorded beside MiniFASNet (see docs/liveness.md for why they only
-    explain and do not decide yet)."""
+    """Model-free cues beside MiniFASNet. ``still`` (no blink, mouth and eyes fixed) decides when
+    ``silent_require_motion`` is on; the planar residual only explains (it overlaps, docs/liveness.md)."""
     events, _ = detect_action_events(_signals_dict(series), settings)
+    blinks = sum(1 for ev in events if ev["action"] == ACTION_BLINK)
+    mouth = _spread_range(series.mouth)
+    eyes = (series.ear_left + series.ear_right) / 2.0
+    eye_spread = _spread_range(eyes)
+    eye_median = float(np.nanmedian(eyes)) if series.valid.any() else float("nan")
+    eye_range = eye_spread / eye_median if eye_spread is not None and eye_median > 0 else None
+    still = (
+        blinks == 0
+        and mouth is not None
+        and eye_range is not None
+        and mouth < settings.still_mouth_range_min
+        and eye_range < settings.still_eye_range_min
+    )
     return {
         "planar_residual": round(planar_residual(series), 5),
-        "blinks": sum(1 for ev in events if ev["action"] == ACTION_BLINK),
-        "mouth_range": round(float(np.nanmax(series.mouth) - np.nanmin(series.mouth)), 4)
-        if series.valid.any()
-        else None,
+        "blinks": blinks,
+        "mouth_range": None if mouth is None else round(mouth, 4),
+        "eye_range": None if eye_range is None else round(eye_range, 4),
+        "still": still,
     }
 
 
@@ -703,6 +723,19 @@ def judge_video(
         v.details.update(base)
         return _finish(v, analysed, engines, settings, timer)
 
+    # A face animated inside a box pasted into a still picture (talking-head generators): every
+    # mode, since a generated clip can be driven to blink, speak or turn as well as to sit still.
+    face_box = np.median(np.array([ff.main.bbox for ff in analysed if ff.main is not None]), axis=0)
+    patch = animated_patch_score([f.image for f in video.frames], face_box)
+    base["synthesis"] = {**patch, "max": settings.synthesis_patch_max}
+    timer.lap("synthesis")
+    if patch["score"] > settings.synthesis_patch_max:
+        fake_code = 1301 if mode in ("silent", "light", "flash") else 1002
+        message = "the face moves inside a pasted box: a synthesised video"
+        v = _fail(fake_code, "FailedOperation.LivessDetectFake", message, ["04"])
+        v.details.update(base)
+        return _finish(v, analysed, engines, settings, timer)
+
     # Adaptive mesh schedule: silent and action modes mesh every k-th frame and go dense only
     # around a possible blink; digit (lip sync), light and flash (colour timing) need every frame.
     mesh_fps = {"silent": settings.mesh_fps_silent, "action": settings.mesh_fps_action}.get(mode)
@@ -720,7 +753,17 @@ def judge_video(
 
     if mode == "silent":
         v = judge_silent(video, analysed, engines, settings, timer)
-        v.details["cues"] = _silent_cues(series, settings)
+        cues = _silent_cues(series, settings)
+        v.details["cues"] = cues
+        if v.passed and settings.silent_require_motion and cues["still"]:
+            kept = v.details
+            v = _fail(
+                1301,
+                "FailedOperation.SilentPictureLiveFail",
+                "no natural facial motion (no blink; mouth and eyes fixed): a still picture held to the camera",
+                ["03"],
+            )
+            v.details.update(kept)
     elif mode == "action":
         v = judge_action(video, series, parsed["actions"], settings, timer)
     elif mode == "digit":

@@ -121,6 +121,22 @@ class VisionSettings:
     """Silent mode: landmark motion that a single homography explains to within this fraction of
     the inter-ocular distance (median over frames), with no blink, is a photo moved in a hand."""
 
+    synthesis_patch_max: float = 0.3
+    """Every mode fails (tag 04 synthesis) when the clip's motion is confined to a pasted box
+    (wxflow/vision/synthesis.py) by more than this. Measured: the 21 real clips 0-0.04, 43 3-s
+    windows of them at most 0.175 (LivePortrait d13), light-mode positives (synthesised) 0.13,
+    the SadTalker clips 0.54-0.58."""
+    still_mouth_range_min: float = 0.08
+    """Silent mode: a recording with no blink, a mouth opening that varies less than this (p95 - p5,
+    in mouth widths) AND eye openness that varies less than ``still_eye_range_min`` is a still
+    face moved in front of the camera (1301, tag 03). Measured: 8 stills moved by hand <= 0.046;
+    43 3-s windows of real clips 0.002-0.84 (the two under 0.08 blink or move their eyes)."""
+    still_eye_range_min: float = 0.1
+    """See ``still_mouth_range_min``: (p95 - p5) / median of eye openness. Stills by hand
+    0.046-0.078; real 3-s windows 0.079-2.2 (the lowest one talks: mouth range 0.22)."""
+    silent_require_motion: bool = True
+    """Apply the still-face rule above in silent mode (docs/liveness.md says what it may cost)."""
+
     recapture_moire_max: float = 150.0
     """Silent mode fails (1301) when the whitened spectral peak of the face (screen moire,
     wxflow/vision/recapture.py) exceeds this, whatever MiniFASNet says. Measured (bench/liveness.py):
