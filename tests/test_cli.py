@@ -63,6 +63,7 @@ def test_merchant_and_rule_lifecycle(app, ctx):
             "MaxAttempts": 2,
             "Threshold": "1e-4",
             "WechatAppId": "wx123",
+            "IdCardOcr": False,
             "Disabled": False,
         }
     ]

@@ -242,3 +242,14 @@ def test_oauth_only_inside_wechat_and_state_cannot_be_forged(wx, fake):
     ctx.clock.advance(h5.STATE_TTL + 1)
     answer = client.get(f"/h5/oauth/callback?code={fake.issue_code('o-fake-user')}&state={state}")
     assert answer.status_code == 400
+
+
+def test_a_rule_with_id_card_ocr_boots_the_page_on_the_card_step(client, ctx, merchant, make_rule):
+    token = drive.start(ctx, merchant.id, make_rule(id_card_ocr=True))
+    page = client.get(f"/h5/verify?token={token}")
+    boot = boot_of(page.text)
+    assert boot["initial"]["id_card"] == {"required": True, "front": False, "back": False, "done": False}
+    assert 'id="screen-card"' in page.text and 'capture="environment"' in page.text
+    assert "拍摄身份证人像面" in page.text and boot["strings"]["card_bad_number"]
+    plain = boot_of(client.get(f"/h5/verify?token={drive.start(ctx, merchant.id, make_rule())}").text)
+    assert plain["initial"]["id_card"]["required"] is False and plain["initial"]["id_card"]["done"] is True

@@ -83,6 +83,12 @@ rule_group = AppGroup("rule", help="Rules: one business flow each.")
 @click.option("--threshold", type=click.Choice(["1e-3", "1e-4"]), default="1e-3", show_default=True)
 @click.option("--wechat-appid")
 @click.option("--wechat-secret")
+@click.option(
+    "--id-card-ocr/--no-id-card-ocr",
+    default=False,
+    show_default=True,
+    help="Read the user's ID card (both sides) before the selfie step.",
+)
 @click.option("--json", "as_json", is_flag=True)
 def rule_create(as_json: bool, **options: Any) -> None:
     """Create a rule; prints its RuleId."""
@@ -101,6 +107,26 @@ def rule_create(as_json: bool, **options: Any) -> None:
 def rule_list(merchant_secret_id: str | None, as_json: bool) -> None:
     """List rules, optionally of one merchant."""
     _emit(merchants.list_rules(_ctx(), merchant_secret_id), as_json)
+
+
+@rule_group.command("update")
+@click.argument("rule_id")
+@click.option(
+    "--id-card-ocr/--no-id-card-ocr",
+    default=None,
+    help="Turn the ID-card OCR step on or off (flows already started keep theirs).",
+)
+@click.option("--json", "as_json", is_flag=True)
+def rule_update(rule_id: str, id_card_ocr: bool | None, as_json: bool) -> None:
+    """Change a rule's options."""
+    if id_card_ocr is None:
+        raise click.UsageError("nothing to change: give --id-card-ocr or --no-id-card-ocr")
+    try:
+        merchants.set_id_card_ocr(_ctx(), rule_id, id_card_ocr)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    _emit({"RuleId": rule_id, "IdCardOcr": id_card_ocr}, as_json)
 
 
 @rule_group.command("disable")

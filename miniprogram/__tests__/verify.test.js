@@ -510,3 +510,113 @@ test('leaving the page while recording stops and explains', async () => {
   expect(w.uploads).toHaveLength(0)
   expect(text(page, '.message')).toBe(E.interrupted)
 })
+
+describe('the ID-card step (a rule with ID-card OCR)', () => {
+  const C = config.texts.card
+  const CARD_FLOW = flowBody({ id_card: { required: true, front: false, back: false, done: false } })
+  let picked
+
+  beforeEach(() => {
+    picked = 0
+    global.wx.chooseMedia = jest.fn((o) => {
+      picked += 1
+      Promise.resolve().then(() => o.success({ tempFiles: [{ tempFilePath: `wxfile://card_${picked}.jpg`, size: 2048 }] }))
+    })
+    w.on('GET', FLOW, [{ status: 200, body: CARD_FLOW }])
+  })
+
+  afterEach(() => {
+    delete global.wx.chooseMedia
+  })
+
+  function cardUploads() {
+    return w.uploads.filter((u) => u.url.indexOf('/id-card/') >= 0)
+  }
+
+  test('front (a refused picture, then a good one), back, then the camera; no attempt is spent on the card', async () => {
+    await open()
+    await agree()
+    expect(page.querySelector('#camera')).toBeFalsy()
+    expect(text(page, '.card-title')).toBe(C.frontTitle)
+    expect(text(page, '.card-note')).toBe(C.privacy)
+
+    await tap('.card-take')
+    expect(global.wx.chooseMedia.mock.calls[0][0]).toMatchObject({ count: 1, mediaType: ['image'], camera: 'back' })
+    expect(lastUpload()).toMatchObject({
+      url: `${SERVER}${FLOW}/id-card/front`,
+      filePath: 'wxfile://card_1.jpg',
+      name: 'image',
+      header: { 'X-Wxflow-Device': KEY },
+    })
+    expect(text(page, '.card-take')).toBe(C.reading)
+    // 代用名's number fails its check digit: the user is told and takes the picture again.
+    lastUpload().task.finish(error(400, 'FailedOperation.IdFormatError', 'the check digit is wrong'))
+    await flush()
+    expect(text(page, '.card-error')).toBe(C.errors.badNumber)
+    expect(page.querySelector('.card-next')).toBeFalsy()
+    expect(text(page, '.card-take')).toBe(C.retake)
+
+    await tap('.card-take')
+    lastUpload().task.finish({
+      status: 200,
+      body: { side: 'front', name: '小静', id_card: '370782198709170246', warnings: [-9101], id_card_step: { required: true, front: true, back: false, done: false } },
+    })
+    await flush()
+    expect(texts(page, '.card-value')).toEqual(['小静', '370782198709170246'])
+    expect(text(page, '.card-note')).toBe(C.check)
+    expect(text(page, '.card-next')).toBe(C.nextBack)
+
+    await tap('.card-next')
+    expect(text(page, '.card-title')).toBe(C.backTitle)
+    await tap('.card-take')
+    expect(lastUpload().url).toBe(`${SERVER}${FLOW}/id-card/back`)
+    lastUpload().task.finish(error(400, 'FailedOperation.IdCardWrongSide'))
+    await flush()
+    expect(text(page, '.card-error')).toBe(C.errors.wrongSide)
+    await tap('.card-take')
+    lastUpload().task.finish({
+      status: 200,
+      body: { side: 'back', authority: '北京市公安局海淀分局', valid_date: '2015.01.01-2035.01.01', warnings: [], id_card_step: { required: true, front: true, back: true, done: true } },
+    })
+    await flush()
+    expect(texts(page, '.card-value')).toEqual(['北京市公安局海淀分局', '2015.01.01-2035.01.01'])
+    expect(text(page, '.card-next')).toBe(C.nextFace)
+
+    await tap('.card-next')
+    expect(page.querySelector('#camera')).toBeTruthy()
+    expect(cardUploads()).toHaveLength(4)
+    expect(w.uploads.filter((u) => u.url.endsWith('/attempts'))).toHaveLength(0)
+    expect(text(page, '.attempts')).toBe('还可以尝试 3 次')
+  })
+
+  test('a cancelled picker stays on the side; a lost upload says so and can be retried', async () => {
+    await open()
+    await agree()
+    global.wx.chooseMedia.mockImplementationOnce((o) => Promise.resolve().then(() => o.fail({ errMsg: 'chooseMedia:fail cancel' })))
+    await tap('.card-take')
+    expect(cardUploads()).toHaveLength(0)
+    expect(text(page, '.card-title')).toBe(C.frontTitle)
+    await tap('.card-take')
+    lastUpload().task.finish({ fail: 'uploadFile:fail' })
+    await flush()
+    expect(text(page, '.card-error')).toBe(C.errors.network)
+  })
+
+  test('a card whose identity the authority refuses ends the verification and returns', async () => {
+    await open()
+    await agree()
+    await tap('.card-take')
+    lastUpload().task.finish(error(409, 'FailedOperation.IdentityNotVerified'))
+    await flush()
+    expect(text(page, '.message')).toBe(C.errors.identityFailed)
+    await tap('.action')
+    expect(w.wx.redirectTo.mock.calls[0][0].url).toContain('state=failed')
+  })
+
+  test('a card step already done goes straight to the camera', async () => {
+    w.on('GET', FLOW, [{ status: 200, body: flowBody({ id_card: { required: true, front: true, back: true, done: true } }) }])
+    await open()
+    await agree()
+    expect(page.querySelector('#camera')).toBeTruthy()
+  })
+})

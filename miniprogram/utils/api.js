@@ -65,6 +65,31 @@ function createClient({ serverUrl, token, timings }) {
     })
   }
 
+  // wx.uploadFile as { task, done }: done resolves the JSON body when accept(status, body) holds.
+  function sendFile({ url, filePath, name, formData, accept }) {
+    let task = null
+    const done = new Promise((resolve, reject) => {
+      task = wx.uploadFile({
+        url,
+        filePath,
+        name,
+        formData,
+        header: headers(),
+        timeout: timings.uploadTimeoutMs,
+        success(res) {
+          const body = parseBody(res.data)
+          if (body && accept(res.statusCode, body)) resolve(body)
+          else if (res.statusCode >= 200 && res.statusCode < 300) reject(new ApiError('protocol', { status: res.statusCode }))
+          else reject(fromResponse(res))
+        },
+        fail(err) {
+          reject(fromFail(err))
+        },
+      })
+    })
+    return { task, done }
+  }
+
   return {
     get token() {
       return token
@@ -90,30 +115,18 @@ function createClient({ serverUrl, token, timings }) {
       return request('GET', `${flowUrl}/attempts/${encodeURIComponent(attemptId)}`)
     },
 
+    // One side of the ID card ('front' or 'back') as multipart under "image"; resolves what was read.
+    // wx.uploadFile always POSTs. A refusal (unreadable, the other side, a bad number) rejects with its code.
+    uploadCard(side, filePath) {
+      const url = `${flowUrl}/id-card/${encodeURIComponent(side)}`
+      return sendFile({ url, filePath, name: 'image', accept: (status, body) => status === 200 && body.id_card_step }).done
+    },
+
     // One recording as multipart: the file under "video", the challenge id as a form field.
     // Returns { task, done }: task.onProgressUpdate / task.abort, done resolves { attempt_id }.
     upload(filePath, challengeId) {
-      let task = null
-      const done = new Promise((resolve, reject) => {
-        task = wx.uploadFile({
-          url: `${flowUrl}/attempts`,
-          filePath,
-          name: 'video',
-          formData: { challenge_id: challengeId },
-          header: headers(),
-          timeout: timings.uploadTimeoutMs,
-          success(res) {
-            const body = parseBody(res.data)
-            if (res.statusCode === 202 && body && body.attempt_id) resolve(body)
-            else if (res.statusCode >= 200 && res.statusCode < 300) reject(new ApiError('protocol', { status: res.statusCode }))
-            else reject(fromResponse(res))
-          },
-          fail(err) {
-            reject(fromFail(err))
-          },
-        })
-      })
-      return { task, done }
+      const formData = { challenge_id: challengeId }
+      return sendFile({ url: `${flowUrl}/attempts`, filePath, name: 'video', formData, accept: (status, body) => status === 202 && body.attempt_id })
     },
   }
 }

@@ -254,3 +254,57 @@ def test_failure_screens(launch, live, merchant, worker, clock, shots):
     shots(page, "expired")
     assert not page.js_errors  # type: ignore[attr-defined]
     page.context.close()
+
+
+def test_id_card_step_before_the_selfie(launch, live, merchant, worker, shots):
+    """A rule with ID-card OCR: both sides of the card, refusals with a retake, then the selfie.
+
+    The portrait side is the real specimen (read in place); the back is rendered (tests/support/cards.py).
+    """
+    from tests.support import cards
+
+    rule_id = new_rule(live, merchant, id_card_ocr=True)
+    api, auth = detect_auth(live, merchant, rule_id, RedirectUrl=f"{MERCHANT}back")
+    page = open_page(launch("silent"), auth.Url)
+    screen(page, "consent")
+    page.check("#agree")
+    page.click("#start")
+    screen(page, "card")
+    assert page.get_attribute("body", "data-card-side") == "front"
+    assert page.get_attribute("#card-file", "capture") == "environment"
+    shots(page, "card-front")
+
+    def send(side: str, image: bytes) -> None:
+        page.set_input_files("#card-file", files=[{"name": f"{side}.jpg", "mimeType": "image/jpeg", "buffer": image}])
+        # Reading takes a second or more: the page is busy, then shows the reading or the refusal.
+        page.wait_for_selector("body[data-card-busy]", state="attached")
+        page.wait_for_selector("body:not([data-card-busy])", state="attached", timeout=60_000)
+
+    # A card whose number fails its check digit is refused with a reason; nothing moves on.
+    send("front", cards.specimen_bytes(cards.DAIYONGMING_FRONT))
+    assert page.is_visible("#card-error") and "号码无效" in page.inner_text("#card-error")
+    assert page.is_hidden("#card-next")
+    shots(page, "card-refused")
+    send("front", cards.specimen_bytes(cards.XIAOJING_FRONT))
+    page.wait_for_selector('body[data-card-read="front"]')
+    read = page.inner_text("#card-fields")
+    assert "小静" in read and "370782198709170246" in read
+    shots(page, "card-front-read")
+    page.click("#card-next")
+    assert page.get_attribute("body", "data-card-side") == "back"
+    send("back", cards.rendered_back_jpeg(rotation=90))
+    page.wait_for_selector('body[data-card-read="back"]')
+    assert cards.BACK_VALIDITY in page.inner_text("#card-fields")
+    page.click("#card-next")
+    screen(page, "camera")
+    page.wait_for_selector("#hint[data-hint]")
+    page.click("#record")
+    uploaded(page)
+    assert wait_judged(page, "pass", "retry", "fail") == "pass", page.inner_text("main")
+    assert not page.js_errors  # type: ignore[attr-defined]
+
+    text = api.GetDetectInfoEnhanced(
+        sdk.request("GetDetectInfoEnhancedRequest", BizToken=auth.BizToken, RuleId=rule_id)
+    ).Text
+    assert (text.ErrCode, text.IdInfoFrom, text.OcrName, text.OcrIdCard) == (0, "OCR", "小静", "370782198709170246")
+    assert text.OcrValidDate == cards.BACK_VALIDITY

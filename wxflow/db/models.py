@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -39,6 +39,8 @@ class Rule(Base):
     threshold: Mapped[str] = mapped_column(String(8))
     wechat_appid: Mapped[str | None] = mapped_column(String(64))
     wechat_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    # The WeChat flow first reads the user's ID card (both sides) before the selfie step.
+    id_card_ocr: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
@@ -78,6 +80,12 @@ class Flow(Base):
     # The WeChat user (openid of the rule's app) the flow is bound to, once known; sealed: an identifier.
     openid_sealed: Mapped[str | None] = mapped_column(Text)
     bound_via: Mapped[str | None] = mapped_column(String(16))  # oauth | miniprogram
+    # The ID-card step (rules with ID-card OCR): required before the first attempt; what was read, as
+    # sealed JSON; and the card images in the media store ({"front", "back", "front_processed",
+    # "back_processed", "avatar"} -> media id). All purged with the other biometrics.
+    id_card_ocr: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ocr_sealed: Mapped[str | None] = mapped_column(Text)
+    card_media: Mapped[dict[str, Any] | None]
 
 
 class Challenge(Base):

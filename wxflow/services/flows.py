@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from wxflow.clock import as_utc
 from wxflow.db.models import Attempt, Challenge, Flow, Rule
 from wxflow.errors import Conflict, Gone, NotFound, ServiceError, saas_message
-from wxflow.logs import mask_id_card
-from wxflow.services import authority, binding, challenges, inputs, webhooks
+from wxflow.logs import mask_id_card, mask_name
+from wxflow.services import authority, binding, challenges, identity_ocr, inputs, webhooks
 from wxflow.services.context import ServiceContext
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ def detect_auth(ctx: ServiceContext, merchant_id: int, req: DetectAuthRequest) -
         max_attempts=rule.max_attempts,
         ttl=ctx.config.biztoken_ttl,
         channel="wechat",
+        id_card_ocr=rule.id_card_ocr,
     )
     log.info("flow created rule=%s mode=%s id=%s", req.rule_id, rule.liveness_mode, mask_id_card(req.id_card))
     url = f"{ctx.config.public_url.rstrip('/')}/h5/verify?token={biz_token}"
@@ -99,6 +100,7 @@ def create_flow(
     max_attempts: int,
     ttl: int,
     channel: str,
+    id_card_ocr: bool = False,
 ) -> str:
     now = ctx.clock.now()
     biz_token = str(uuid.uuid4()).upper()
@@ -111,7 +113,9 @@ def create_flow(
         reference_media = ctx.media.put(photo)
         reference_embedding = authority.seal_embedding(ctx, embedding, biz_token)
 
-    if compare == "authority":
+    if compare == "authority" and not (req.id_card or req.name) and id_card_ocr:
+        pass  # the identity comes from the user's card: its reference is looked up at the card step
+    elif compare == "authority":
         if not req.id_card or not req.name:
             raise ServiceError("MissingParameter", "the authority compare needs IdCard and Name")
         authority.check_identity_format(req.id_card, req.name)
@@ -136,6 +140,7 @@ def create_flow(
             redirect_url=req.redirect_url,
             extra=req.extra,
             identity_sealed=identity,
+            id_card_ocr=id_card_ocr,
             reference_media=reference_media,
             reference_embedding_sealed=reference_embedding,
             created_at=now,
@@ -240,12 +245,24 @@ def flow_for_device(ctx: ServiceContext, biz_token: str, device_key: str | None 
             "attempts_left": max(flow.max_attempts - used, 0),
             "expires_at": as_utc(flow.expires_at).isoformat(),
             "challenge": None,
+            "id_card": _card_step_view(flow),
         }
         if flow.state not in FINAL_STATES and used < flow.max_attempts and not _has_open_attempt(s, flow):
             view["challenge"] = challenges.public_view(challenges.current_or_issue(s, flow, ctx.clock.now()))
         if flow.state in FINAL_STATES:
             view["redirect_url"] = redirect_url_for(flow)
         return view
+
+
+def _refuse_if_over(ctx: ServiceContext, session: Session, flow: Flow) -> None:
+    """A device may add nothing to a flow that has ended (an expiry found now is written first)."""
+    if expire_if_due(ctx, session, flow):
+        session.commit()
+        raise Gone("InvalidParameterValue.BizTokenExpired", "this verification has expired")
+    if flow.state == "expired":
+        raise Gone("InvalidParameterValue.BizTokenExpired", "this verification has expired")
+    if flow.state in FINAL_STATES:
+        raise Conflict("FailedOperation.FlowFinished", saas_message(14, "en-US"))
 
 
 def _has_open_attempt(session: Session, flow: Flow) -> bool:
@@ -256,6 +273,134 @@ def _has_open_attempt(session: Session, flow: Flow) -> bool:
             .where(Attempt.biz_token == flow.biz_token, Attempt.state.in_(("queued", "running")))
         )
     )
+
+
+# --- the ID-card step (rules with ID-card OCR) ---------------------------------------------------
+
+# What the flow keeps of each side's reading (sealed with the flow's token as associated data).
+_OCR_FIELDS = {
+    "front": ("name", "id_number", "gender", "nation", "birth", "address"),
+    "back": ("authority", "valid_date"),
+}
+_AUTHORITY_BUSY = (2001, 2017)
+
+
+def _card_step_view(flow: Flow) -> dict[str, Any]:
+    """Whether the flow reads an ID card, which sides it holds, and whether the face step may begin."""
+    media = flow.card_media or {}
+    front, back = bool(media.get("front")), bool(media.get("back"))
+    required = bool(flow.id_card_ocr)
+    return {"required": required, "front": front, "back": back, "done": not required or (front and back)}
+
+
+def ocr_of(ctx: ServiceContext, flow: Flow) -> dict[str, Any]:
+    """The card's reading: {"front": {...fields, "warnings"}, "back": {...}}; empty when none."""
+    if not flow.ocr_sealed:
+        return {}
+    return json.loads(ctx.biometrics.open_text(flow.ocr_sealed, aad=f"ocr:{flow.biz_token}"))
+
+
+def _open_card_step(ctx: ServiceContext, session: Session, flow: Flow) -> None:
+    """Refuse a card for a flow that is over, reads no card, or whose face step has begun."""
+    _refuse_if_over(ctx, session, flow)
+    if not flow.id_card_ocr:
+        raise Conflict("UnsupportedOperation.IdCardStepOff", "this verification does not read an ID card")
+    if session.scalar(select(func.count()).select_from(Attempt).where(Attempt.biz_token == flow.biz_token)):
+        # The identity the face was compared against must stay the one the attempts were judged on.
+        raise Conflict("FailedOperation.IdCardLocked", "the ID card cannot be changed once the face step has begun")
+
+
+def submit_card_side(
+    ctx: ServiceContext, biz_token: str, side: str, image: bytes, device_key: str | None = None
+) -> dict[str, Any]:
+    """Read one side of the user's ID card, keep it with the flow, and say what was read.
+
+    Synchronous: the user waits for the reading anyway (they confirm it before the selfie), one
+    read takes about a second, and a refusal (unreadable, other side, impossible number) must reach
+    them at once so they can take the picture again. A refusal is not an attempt.
+    """
+    if side not in identity_ocr.CARD_SIDES:
+        raise NotFound("InvalidParameterValue", "the card side is front or back")
+    if not image:
+        raise ServiceError("InvalidParameter", "the image file is empty")
+    with ctx.db.session() as s:
+        _open_card_step(ctx, s, _device_flow(ctx, s, biz_token, device_key))  # before spending OCR time
+    card = identity_ocr.read_side(ctx, image, side)
+    stored = {side: ctx.media.put(card.image_jpeg)}
+    if card.reading.processed:
+        stored[f"{side}_processed"] = ctx.media.put(card.reading.processed)
+    if side == "front" and card.reading.portrait:
+        stored["avatar"] = ctx.media.put(card.reading.portrait)
+    try:
+        view, replaced, ended_with = _record_card_side(ctx, biz_token, card, stored, device_key)
+    except BaseException:
+        for media_id in stored.values():
+            ctx.media.delete(media_id)
+        raise
+    for media_id in replaced:
+        ctx.media.delete(media_id)
+    if ended_with is not None:
+        raise Conflict("FailedOperation.IdentityNotVerified", saas_message(ended_with, "en-US"))
+    return view
+
+
+def _record_card_side(
+    ctx: ServiceContext, biz_token: str, card: Any, stored: dict[str, str], device_key: str | None
+) -> tuple[dict[str, Any], list[str], int | None]:
+    reading = card.reading
+    ended_with = None
+    with ctx.db.session() as s:
+        flow = _device_flow(ctx, s, biz_token, device_key)
+        _open_card_step(ctx, s, flow)
+        given = identity_of(ctx, flow)
+        if card.side == "front" and given.get("id_card") and given["id_card"] != reading.id_number:
+            # Spec code 301: the card is not the one the merchant named. Another picture may be of the right card.
+            raise identity_ocr.CardRefused(
+                "FailedOperation.IdCardMismatch", "this card's ID number differs from the one this verification is for"
+            )
+        ocr = ocr_of(ctx, flow)
+        ocr[card.side] = {f: getattr(reading, f) for f in _OCR_FIELDS[card.side]} | {"warnings": reading.warnings}
+        flow.ocr_sealed = ctx.biometrics.seal_text(json.dumps(ocr, ensure_ascii=False), aad=f"ocr:{flow.biz_token}")
+        old = dict(flow.card_media or {})
+        new = {**old, **stored}
+        if card.side == "front" and "avatar" not in stored:
+            new.pop("avatar", None)
+        replaced = [m for key, m in old.items() if m and new.get(key) != m]
+        flow.card_media = new
+        if card.side == "front" and flow.compare_source == "authority" and not given:
+            ended_with = _reference_from_card(ctx, s, flow, reading)
+        # What was read, for the user to check (the device API names the number ``id_card``).
+        shown = {("id_card" if f == "id_number" else f): getattr(reading, f) for f in _OCR_FIELDS[card.side]}
+        view = {"side": card.side, **shown, "warnings": list(reading.warnings), "id_card_step": _card_step_view(flow)}
+    log.info(
+        "id card %s read: id=%s name=%s warnings=%s",
+        card.side,
+        mask_id_card(reading.id_number),
+        mask_name(reading.name),
+        reading.warnings,
+    )
+    return view, replaced, ended_with
+
+
+def _reference_from_card(ctx: ServiceContext, session: Session, flow: Flow, reading: Any) -> int | None:
+    """The authority's reference for the identity read from the card; the SaaS code when there is none.
+
+    A definitive answer (no record, name mismatch, no photo) ends the flow with that code, as the
+    E证通 identity step does; a busy or upgrading authority is a "try again", never a verdict.
+    """
+    try:
+        authority.check_identity_format(reading.id_number, reading.name)
+        match = authority.reference_for(ctx, session, reading.id_number, reading.name)
+    except authority.AuthorityMismatch as exc:
+        if exc.compare_status in _AUTHORITY_BUSY:
+            raise ServiceError(exc.code, saas_message(exc.compare_status, "en-US"), http_status=503) from None
+        flow.compare_status, flow.compare_msg = exc.compare_status, saas_message(exc.compare_status)
+        finish(ctx, session, flow, state="failed", err_code=exc.compare_status)
+        return exc.compare_status
+    except ServiceError as exc:  # the name read is not a name: the picture is at fault
+        raise identity_ocr.CardRefused(exc.code, "the name could not be read; take the picture again") from None
+    flow.reference_embedding_sealed = authority.seal_embedding(ctx, match.embedding, flow.biz_token)
+    return None
 
 
 def submit_attempt(
@@ -304,17 +449,13 @@ def _record_attempt(
     now = ctx.clock.now()
     with ctx.db.session() as s:
         flow = _device_flow(ctx, s, biz_token, device_key)
-        if expire_if_due(ctx, s, flow):
-            s.commit()
-            raise Gone("InvalidParameterValue.BizTokenExpired", "this verification has expired")
-        if flow.state == "expired":
-            raise Gone("InvalidParameterValue.BizTokenExpired", "this verification has expired")
-        if flow.state in FINAL_STATES:
-            raise Conflict("FailedOperation.FlowFinished", saas_message(14, "en-US"))
+        _refuse_if_over(ctx, s, flow)
         if attempts_used(s, flow) >= flow.max_attempts:
             raise Conflict("LimitExceeded", saas_message(16, "en-US"))
         if _has_open_attempt(s, flow):
             raise Conflict("FailedOperation.AttemptInProgress", "the previous attempt is still being judged")
+        if not _card_step_view(flow)["done"]:
+            raise Conflict("FailedOperation.IdCardRequired", "photograph both sides of your ID card first")
         challenge = s.get(Challenge, challenge_id, with_for_update=True)
         if challenge is None or challenge.biz_token != flow.biz_token:
             raise ServiceError("InvalidParameterValue", "this challenge was not issued for this verification")
@@ -345,7 +486,7 @@ USER_OUTCOMES = {
     1102: "We could not see your face clearly. Face the camera in good light.",
     1104: "The video could not be read. Please record again.",
     1107: "The video is too long or too short. Record a few seconds.",
-    1301: "Please record yourself live, not a photo or a screen.",
+    1301: "Please record yourself live, not a photo or a screen, and blink naturally.",
     1303: "The video is too short. Record for more than 2 seconds.",
     2004: "We could not find a clear frame of your face. Please try again.",
     2012: "More than one face was seen. Make sure you are alone in the picture.",
@@ -396,6 +537,8 @@ class DetectInfoRequest:
     rule_id: str
     info_type: str = "0"
     best_frames_count: int = 0
+    cut_id_card_image: bool = False  # IsCutIdCardImage: add the deskewed cards (Processed*Image)
+    need_id_card_avatar: bool = False  # IsNeedIdCardAvatar: add the card's portrait crop (Avatar)
 
 
 def detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoRequest) -> dict[str, Any]:
@@ -418,6 +561,8 @@ def detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoRequest) -
         out: dict[str, Any] = {"Text": None, "IdCardData": None, "BestFrame": None, "VideoData": None}
         if everything or "1" in wanted:
             out["Text"] = _text(ctx, flow, attempts, final)
+        if final and (everything or "2" in wanted):
+            out["IdCardData"] = _id_card_data(ctx, flow, req.cut_id_card_image, req.need_id_card_avatar)
         if final and (everything or "3" in wanted):
             out["BestFrame"] = _best_frames(ctx, flow, attempts, req.best_frames_count)
         if final and (everything or "4" in wanted):
@@ -435,8 +580,38 @@ def _sim_text(sim: float | None) -> str | None:
     return None if sim is None else f"{sim:.2f}"
 
 
+# IdInfoFrom: the merchant passed IdCard/Name in DetectAuth (the wording the spec gives), or the card was read.
+ID_INFO_GIVEN, ID_INFO_OCR = "手动输入", "OCR"
+
+
+def _identity_and_source(identity: dict[str, Any], ocr: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The identity the flow verified: the merchant's when given (it wins), else the one read from the card."""
+    if identity:
+        return identity, ID_INFO_GIVEN
+    front = ocr.get("front")
+    if front:
+        return {"id_card": front.get("id_number"), "name": front.get("name")}, ID_INFO_OCR
+    return {}, None
+
+
+def _ocr_text(ocr: dict[str, Any]) -> dict[str, Any]:
+    front, back = ocr.get("front", {}), ocr.get("back", {})
+    return {
+        "OcrNation": front.get("nation") or None,
+        "OcrAddress": front.get("address") or None,
+        "OcrBirth": front.get("birth") or None,
+        "OcrAuthority": back.get("authority") or None,
+        "OcrValidDate": back.get("valid_date") or None,
+        "OcrName": front.get("name") or None,
+        "OcrIdCard": front.get("id_number") or None,
+        "OcrGender": front.get("gender") or None,
+    }
+
+
 def _text(ctx: ServiceContext, flow: Flow, attempts: list[Attempt], final: bool) -> dict[str, Any]:
-    identity = identity_of(ctx, flow)
+    # What was read from the card is part of the result: null, like the verdict, until the flow ends.
+    ocr = ocr_of(ctx, flow) if final else {}
+    identity, source = _identity_and_source(identity_of(ctx, flow), ocr)
     final_attempt = next((a for a in attempts if a.id == flow.final_attempt_id), None)
     tags = sorted({t for a in attempts for t in (a.tags or [])})
     return {
@@ -445,7 +620,8 @@ def _text(ctx: ServiceContext, flow: Flow, attempts: list[Attempt], final: bool)
         "ErrMsg": flow.err_msg if final else None,
         "IdCard": identity.get("id_card"),
         "Name": identity.get("name"),
-        "IdInfoFrom": "手动输入" if identity else None,
+        "IdInfoFrom": source,
+        **_ocr_text(ocr),
         "LiveStatus": flow.live_status if final else None,
         "LiveMsg": flow.live_msg if final else None,
         "Comparestatus": flow.compare_status if final else None,
@@ -495,6 +671,29 @@ def _chosen_attempt(flow: Flow, attempts: list[Attempt]) -> Attempt | None:
     return chosen or next((a for a in reversed(attempts) if a.state == "done"), None)
 
 
+def _id_card_data(ctx: ServiceContext, flow: Flow, cut: bool, avatar: bool) -> dict[str, Any] | None:
+    media = flow.card_media or {}
+    if not media:
+        return None
+    ocr = ocr_of(ctx, flow)
+
+    def image(key: str) -> str | None:
+        media_id = media.get(key)
+        if not media_id or not ctx.media.exists(media_id):
+            return None
+        return base64.b64encode(ctx.media.get(media_id)).decode()
+
+    return {
+        "OcrFront": image("front"),
+        "OcrBack": image("back"),
+        "ProcessedFrontImage": image("front_processed") if cut else None,
+        "ProcessedBackImage": image("back_processed") if cut else None,
+        "Avatar": image("avatar") if avatar else None,
+        "WarnInfos": ocr["front"]["warnings"] if "front" in ocr else None,
+        "BackWarnInfos": ocr["back"]["warnings"] if "back" in ocr else None,
+    }
+
+
 def _best_frames(ctx: ServiceContext, flow: Flow, attempts: list[Attempt], count: int) -> dict[str, Any] | None:
     attempt = _chosen_attempt(flow, attempts)
     if attempt is None or not attempt.best_frame_media:
@@ -518,6 +717,8 @@ def legacy_detect_info(ctx: ServiceContext, merchant_id: int, req: DetectInfoReq
     legacy: dict[str, Any] = {}
     if full["Text"] is not None:
         legacy["Text"] = full["Text"]
+    if full["IdCardData"] is not None:
+        legacy["IdCardData"] = {k: full["IdCardData"][k] for k in ("OcrFront", "OcrBack")}
     if full["BestFrame"] is not None:
         legacy["BestFrame"] = {"BestFrame": full["BestFrame"]["BestFrame"]}
     if full["VideoData"] is not None:

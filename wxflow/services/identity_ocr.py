@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from wxflow.errors import ServiceError
@@ -46,6 +48,76 @@ def read(ctx: ServiceContext, image: bytes) -> Any:
     if reading.side != "front" or not reading.id_number:
         raise ServiceError("FailedOperation.OcrFailed", "no ID card portrait side was found in the image")
     return reading
+
+
+# --- the WeChat flow's card step: one side at a time, refused with a reason the user can act on -------
+
+CARD_SIDES = ("front", "back")
+SIDE_NAMES = {"front": "portrait side (人像面)", "back": "emblem side (国徽面)"}
+# Phone photos are scaled to this long side before reading: the card still has ~1,000 px across,
+# and the time to read stays about the same whatever the camera.
+_CARD_LONG_SIDE = 1600
+# The card's validity is a date in China.
+_CHINA_OFFSET = timedelta(hours=8)
+
+
+class CardRefused(ServiceError):
+    """A card picture the user should take again: unreadable, the other side, or an impossible number.
+
+    A refusal is not an attempt: it uses up none of the flow's tries.
+    """
+
+
+@dataclass(frozen=True)
+class CardSide:
+    side: str
+    reading: Any  # wxflow.vision.idcard.CardReading
+    image_jpeg: bytes  # the upload re-encoded: upright by EXIF, scaled, metadata dropped
+
+
+def read_side(ctx: ServiceContext, image: bytes, side: str) -> CardSide:
+    """Read one side of the user's card for the flow, or refuse it with a retake reason."""
+    import cv2
+
+    from wxflow.vision.errors import VisionError
+    from wxflow.vision.idcard import read_card
+    from wxflow.vision.image import decode_image
+
+    try:
+        array = decode_image(image, ctx.config.max_image_bytes)
+    except VisionError as exc:
+        status = 413 if exc.result == "FailedOperation.ImageSizeTooLarge" else 400
+        raise CardRefused(exc.result, "the picture could not be used; take it again", http_status=status) from None
+    scale = _CARD_LONG_SIDE / max(array.shape[:2])
+    if scale < 1:
+        array = cv2.resize(array, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    reading = read_card(array, today=(ctx.clock.now() + _CHINA_OFFSET).date())
+    other = "back" if side == "front" else "front"
+    if reading.side == other:
+        raise CardRefused(
+            "FailedOperation.IdCardWrongSide",
+            f"this is the card's {SIDE_NAMES[other]}; photograph its {SIDE_NAMES[side]}",
+        )
+    readable = reading.side == side and (
+        (reading.id_number and reading.name) if side == "front" else (reading.authority or reading.valid_date)
+    )
+    if not readable:
+        raise CardRefused(
+            "FailedOperation.OcrFailed",
+            f"no ID card {SIDE_NAMES[side]} could be read; lay the card flat in good light, "
+            "fill the frame with it and take the picture again",
+        )
+    if side == "front":
+        parsed, why = parse_id_card(reading.id_number)
+        if parsed is None:
+            raise CardRefused(
+                "FailedOperation.IdFormatError",
+                f"the ID number read from the card is not valid ({why}); take the picture again, "
+                "sharp and without glare",
+            )
+    ok, buf = cv2.imencode(".jpg", array, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return CardSide(side, reading, buf.tobytes())
 
 
 def cross_check(reading: Any) -> list[str]:

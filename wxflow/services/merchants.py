@@ -94,6 +94,7 @@ def create_rule(
     threshold: str = "1e-3",
     wechat_appid: str | None = None,
     wechat_secret: str | None = None,
+    id_card_ocr: bool = False,
 ) -> str:
     if liveness in PLANNED_LIVENESS and not liveness_available(ctx, liveness):
         raise ServiceError(
@@ -138,6 +139,7 @@ def create_rule(
                 wechat_secret_sealed=ctx.secrets.seal_text(wechat_secret, aad=f"wechat:{rule_id}")
                 if wechat_secret
                 else None,
+                id_card_ocr=id_card_ocr,
                 disabled=False,
                 created_at=ctx.clock.now(),
             )
@@ -164,6 +166,7 @@ def rule_summary(rule: Rule, secret_id: str) -> dict[str, Any]:
         "MaxAttempts": rule.max_attempts,
         "Threshold": rule.threshold,
         "WechatAppId": rule.wechat_appid,
+        "IdCardOcr": rule.id_card_ocr,
         "Disabled": rule.disabled,
     }
 
@@ -174,6 +177,15 @@ def list_rules(ctx: ServiceContext, merchant_secret_id: str | None = None) -> li
         if merchant_secret_id:
             query = query.where(Merchant.secret_id == merchant_secret_id)
         return [rule_summary(rule, sid) for rule, sid in s.execute(query.order_by(Rule.created_at))]
+
+
+def set_id_card_ocr(ctx: ServiceContext, rule_id: str, enabled: bool) -> None:
+    """Turn the rule's ID-card OCR step on or off; flows already started keep what they began with."""
+    with ctx.db.session() as s:
+        rule = s.get(Rule, rule_id)
+        if rule is None:
+            raise ServiceError("InvalidParameterValue.RuleIdNotExist", f"no rule {rule_id}")
+        rule.id_card_ocr = enabled
 
 
 def disable_rule(ctx: ServiceContext, rule_id: str) -> None:

@@ -36,7 +36,8 @@ def purge_due(ctx: ServiceContext, limit: int = 500) -> int:
             .with_for_update(skip_locked=True)
         ).all()
         for flow in due:
-            media = [flow.reference_media]
+            # The ID card's pictures (original, deskewed, portrait crop) go with the face media.
+            media = [flow.reference_media, *(flow.card_media or {}).values()]
             for attempt in s.scalars(select(Attempt).where(Attempt.biz_token == flow.biz_token)):
                 media.append(attempt.video_media)
                 media.extend(attempt.best_frame_media or [])
@@ -48,6 +49,8 @@ def purge_due(ctx: ServiceContext, limit: int = 500) -> int:
             flow.reference_media = None
             flow.reference_embedding_sealed = None
             flow.identity_sealed = None
+            flow.ocr_sealed = None
+            flow.card_media = None
             flow.extra = None
             flow.purged_at = ctx.clock.now()
         if due:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
 import cv2
 import numpy as np
@@ -19,12 +20,18 @@ from wxflow.vision.ocr import TextBox, read_text
 CARD_W, CARD_H = 856, 540  # 85.6 x 54 mm
 _ID = re.compile(r"(\d{17}[\dXx])")
 _BIRTH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-_VALID = re.compile(r"(\d{4})[.\-](\d{2})[.\-](\d{2})\s*[-—至]+\s*(长期|\d{4}[.\-]\d{2}[.\-]\d{2})")
+# The recogniser reads the validity's dash as a hyphen, a dash or 一 (the character for one).
+_VALID = re.compile(r"(\d{4})[.\-](\d{2})[.\-](\d{2})\s*[-—一~至]+\s*(长期|\d{4}[.\-]\d{2}[.\-]\d{2})")
+_VALID_DATE = re.compile(r"(\d{4})\.(\d{2})\.(\d{2})-(?:(长期)|(\d{4})\.(\d{2})\.(\d{2}))")
+# A resident ID card is valid 5, 10 or 20 years from its issue date (GB/T 11643 and the ID card law),
+# or for life (长期); temporary cards (临时) run three months and are flagged -9104 instead.
+_VALIDITY_YEARS = (5, 10, 20)
 
 WARN_BORDER = -9101
 WARN_BW_COPY = -9108
 WARN_TEMP_ID = -9104
-WARN_VALIDITY = -9100
+WARN_VALIDITY = -9100  # the printed validity is missing, malformed or impossible
+WARN_EXPIRED = -9109  # a well-formed validity that ended before today (spec: "invalid validity date")
 WARN_BLUR = -8001
 
 
@@ -40,6 +47,7 @@ class CardReading:
     authority: str = ""
     valid_date: str = ""  # YYYY.MM.DD-YYYY.MM.DD or YYYY.MM.DD-长期
     portrait: bytes | None = None  # JPEG
+    processed: bytes | None = None  # JPEG of the card found, deskewed and turned upright
     rotation: int = 0  # degrees clockwise applied to make the card upright
     border_found: bool = False
     quality: float = 0.0  # 0-100, sharpness
@@ -157,8 +165,35 @@ def _parse_back(lines: list[str], reading: CardReading) -> None:
             reading.valid_date = f"{m.group(1)}.{m.group(2)}.{m.group(3)}-{end}"
 
 
-def read_card(image: np.ndarray) -> CardReading:
-    """Read one side of a resident ID card from a BGR image (any of the four orientations)."""
+def validity_warnings(valid_date: str, today: date | None = None) -> list[int]:
+    """-9100 for a validity that cannot be a resident card's, -9109 for one that ended before ``today``."""
+    m = _VALID_DATE.fullmatch(valid_date or "")
+    if m is None:
+        return [WARN_VALIDITY]
+    try:
+        begin = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        end = None if m.group(4) else date(int(m.group(5)), int(m.group(6)), int(m.group(7)))
+    except ValueError:  # a date that does not exist (2015.02.30)
+        return [WARN_VALIDITY]
+    if today is not None and begin > today:
+        return [WARN_VALIDITY]  # issued in the future
+    if end is None:
+        return []
+    same_day = (end.month, end.day) == (begin.month, begin.day) or (
+        (begin.month, begin.day) == (2, 29) and (end.month, end.day) in ((2, 28), (3, 1))
+    )
+    if not same_day or end.year - begin.year not in _VALIDITY_YEARS:
+        return [WARN_VALIDITY]
+    if today is not None and end < today:
+        return [WARN_EXPIRED]
+    return []
+
+
+def read_card(image: np.ndarray, today: date | None = None) -> CardReading:
+    """Read one side of a resident ID card from a BGR image (any of the four orientations).
+
+    ``today`` lets the back's validity be judged expired (-9109); without it only its form is checked.
+    """
     card, border_found = _find_card(image)
     boxes = read_text(card)
     rotation = _upright_rotation(boxes) or 0
@@ -178,6 +213,7 @@ def read_card(image: np.ndarray) -> CardReading:
         reading.portrait = _portrait(card, boxes)
     elif side == "back":
         _parse_back(lines, reading)
+    reading.processed = _jpeg(card)
     reading.quality = _quality(card)
     reading.colourless = _colourless(card)
     reading.temporary = "临时" in text
@@ -187,8 +223,8 @@ def read_card(image: np.ndarray) -> CardReading:
         reading.warnings.append(WARN_TEMP_ID)
     if reading.colourless:
         reading.warnings.append(WARN_BW_COPY)
-    if side == "back" and not reading.valid_date:
-        reading.warnings.append(WARN_VALIDITY)
+    if side == "back" and not reading.temporary:
+        reading.warnings.extend(validity_warnings(reading.valid_date, today))
     if reading.quality < 50:
         reading.warnings.append(WARN_BLUR)
     return reading
@@ -204,7 +240,9 @@ def _portrait(card: np.ndarray, boxes: list[TextBox]) -> bytes | None:
     left = max(left, int(0.55 * w))
     top = int(0.08 * h)
     crop = card[top:bottom, left : int(0.97 * w)]
-    if crop.size == 0:
-        return None
-    ok, buf = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return _jpeg(crop) if crop.size else None
+
+
+def _jpeg(image: np.ndarray) -> bytes | None:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     return buf.tobytes() if ok else None

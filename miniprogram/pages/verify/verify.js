@@ -8,6 +8,16 @@ const { brightness, advise } = require('../../utils/guidance')
 
 const FINAL = ['passed', 'failed', 'expired']
 const SCOPES = ['scope.camera', 'scope.record']
+// Card refusals the user fixes by taking the picture again (the device API's error codes).
+const CARD_ERRORS = {
+  'FailedOperation.OcrFailed': 'unreadable',
+  'FailedOperation.ImageDecodeFailed': 'unreadable',
+  'FailedOperation.NameFormatError': 'unreadable',
+  'FailedOperation.IdFormatError': 'badNumber',
+  'FailedOperation.IdCardWrongSide': 'wrongSide',
+  'FailedOperation.IdCardMismatch': 'mismatch',
+  'FailedOperation.ImageSizeTooLarge': 'tooLarge',
+}
 const ACTION_LABELS = {
   reload: 'reload',
   reRecord: 'reRecord',
@@ -52,6 +62,11 @@ Component({
     message: '',
     action: '',
     actionLabel: '',
+    cardSide: 'front',
+    cardFields: [],
+    cardError: '',
+    cardBusy: false,
+    cardDone: false,
   },
 
   methods: {
@@ -108,8 +123,9 @@ Component({
         if (flow.state === 'failed' || flow.attempts_left === 0) return this.fail(config.texts.errors.attemptsUsedUp, 'return')
         if (!flow.challenge) return this.fail(config.texts.errors.inProgress, 'reload')
         this.setData({ challenge: flow.challenge })
+        this.cardStep = flow.id_card || null
         if (!this.consented) return this.show('consent')
-        return this.ready()
+        return this.afterPermissions()
       })
     },
 
@@ -120,7 +136,7 @@ Component({
     // --- consent and permissions ---------------------------------------------------------------
     onAgree() {
       this.consented = true
-      return this.ensurePermissions().then((granted) => (granted ? this.ready() : this.denied()))
+      return this.ensurePermissions().then((granted) => (granted ? this.afterPermissions() : this.denied()))
     },
     onDecline() {
       this.fail(config.texts.declined, 'return')
@@ -156,11 +172,68 @@ Component({
       return call(wx.openSetting, {}).then(
         (res) => {
           const auth = (res && res.authSetting) || {}
-          if (SCOPES.every((s) => auth[s])) return this.ready()
+          if (SCOPES.every((s) => auth[s])) return this.afterPermissions()
           return this.denied()
         },
         () => this.denied()
       )
+    },
+
+    // --- the ID card (rules with ID-card OCR) -----------------------------------------------------
+    afterPermissions() {
+      const step = this.cardStep
+      if (step && step.required && !step.done) return this.showCard(step.front ? 'back' : 'front')
+      return this.ready()
+    },
+
+    showCard(side) {
+      this.show('card', { cardSide: side, cardFields: [], cardError: '', cardBusy: false, cardDone: false })
+    },
+
+    // The back camera or the album; the server reads the card at once and says what it read.
+    onTakeCard() {
+      if (this.data.cardBusy) return Promise.resolve()
+      const pick = { count: 1, mediaType: ['image'], sourceType: ['camera', 'album'], sizeType: ['compressed'], camera: 'back' }
+      return call(wx.chooseMedia, pick).then(
+        (res) => {
+          const file = res && res.tempFiles && res.tempFiles[0]
+          return file ? this.sendCard(file.tempFilePath) : null
+        },
+        () => null // cancelled: stay on this side
+      )
+    },
+
+    sendCard(filePath) {
+      const side = this.data.cardSide
+      const c = config.texts.card
+      this.setData({ cardBusy: true, cardError: '', cardFields: [] })
+      return this.api.uploadCard(side, filePath).then(
+        (body) => {
+          this.cardStep = body.id_card_step
+          const fields =
+            side === 'front'
+              ? [{ label: c.name, value: body.name }, { label: c.idNumber, value: body.id_card }]
+              : [{ label: c.authority, value: body.authority || '—' }, { label: c.validDate, value: body.valid_date || '—' }]
+          this.setData({ cardBusy: false, cardFields: fields, cardDone: Boolean(body.id_card_step.done) })
+        },
+        (err) => {
+          this.setData({ cardBusy: false })
+          if (err.kind === 'network') return this.setData({ cardError: c.errors.network })
+          if (CARD_ERRORS[err.code]) return this.setData({ cardError: c.errors[CARD_ERRORS[err.code]] })
+          if (err.status === 503) return this.setData({ cardError: c.errors.busy })
+          if (err.code === 'FailedOperation.IdentityNotVerified') {
+            this.flowState = 'failed'
+            return this.fail(c.errors.identityFailed, 'return', 'failed')
+          }
+          return this.failWith(err)
+        }
+      )
+    },
+
+    onCardNext() {
+      const step = this.cardStep || {}
+      if (!step.done) return this.showCard(step.front ? 'back' : 'front')
+      return this.ready()
     },
 
     // --- camera and recording ------------------------------------------------------------------

@@ -33,6 +33,13 @@ class ChallengeSchema(ma.Schema):
     start_ms = ma.fields.Integer(metadata={"description": "When the first colour starts, after recording starts"})
 
 
+class IdCardStepSchema(ma.Schema):
+    required = ma.fields.Boolean(metadata={"description": "The rule reads the user's ID card before the selfie."})
+    front = ma.fields.Boolean(metadata={"description": "The portrait side (人像面) was read and kept."})
+    back = ma.fields.Boolean(metadata={"description": "The emblem side (国徽面) was read and kept."})
+    done = ma.fields.Boolean(metadata={"description": "The face step may begin (always true when not required)."})
+
+
 class FlowSchema(ma.Schema):
     biz_token = ma.fields.String()
     state = ma.fields.String(metadata={"description": "created, in_progress, passed, failed, expired"})
@@ -40,7 +47,26 @@ class FlowSchema(ma.Schema):
     attempts_left = ma.fields.Integer()
     expires_at = ma.fields.String(metadata={"description": "ISO 8601, UTC"})
     challenge = ma.fields.Nested(ChallengeSchema, allow_none=True)
+    id_card = ma.fields.Nested(IdCardStepSchema)
     redirect_url = ma.fields.String(allow_none=True)
+
+
+class IdCardFileSchema(ma.Schema):
+    image = Upload(required=True, metadata={"description": "A photo of that side of the card: jpg or png, <= 3 MB"})
+
+
+class IdCardReadingSchema(ma.Schema):
+    side = ma.fields.String(metadata={"description": "front or back"})
+    name = ma.fields.String(metadata={"description": "Front: the name read, for the user to check"})
+    id_card = ma.fields.String(metadata={"description": "Front: the ID number read (its check digit is valid)"})
+    gender = ma.fields.String()
+    nation = ma.fields.String()
+    birth = ma.fields.String(metadata={"example": "1987/9/17"})
+    address = ma.fields.String()
+    authority = ma.fields.String(metadata={"description": "Back: 签发机关"})
+    valid_date = ma.fields.String(metadata={"example": "2015.01.01-2035.01.01"})
+    warnings = ma.fields.List(ma.fields.Integer(), metadata={"description": "Card warning codes, e.g. -9101"})
+    id_card_step = ma.fields.Nested(IdCardStepSchema)
 
 
 class AttemptFormSchema(ma.Schema):
@@ -80,6 +106,14 @@ def _device_key() -> str | None:
     return request.headers.get(binding.DEVICE_HEADER) or request.cookies.get(binding.DEVICE_COOKIE)
 
 
+def _read_upload(upload: Any, limit: int, too_large: str, what: str) -> bytes:
+    """The uploaded file's bytes, read no further than one byte past the limit."""
+    data = upload.stream.read(limit + 1)
+    if len(data) > limit:
+        raise ServiceError(too_large, f"{what} is larger than {limit // (1024 * 1024)} MB", http_status=413)
+    return data
+
+
 @blueprint.route("/<biz_token>")
 class FlowResource(MethodView):
     @blueprint.response(200, FlowSchema)
@@ -88,6 +122,28 @@ class FlowResource(MethodView):
         """State, liveness mode, the current challenge, attempts left and expiry."""
         biz_token_var.set(biz_token)
         return flows.flow_for_device(_ctx(), biz_token, _device_key())
+
+
+@blueprint.route("/<biz_token>/id-card/<side>")
+class IdCardSideResource(MethodView):
+    @blueprint.arguments(IdCardFileSchema, location="files")
+    @blueprint.response(200, IdCardReadingSchema)
+    @blueprint.alt_response(400, description="Unreadable card, the other side, or an ID number that cannot be valid")
+    @blueprint.alt_response(404, description="Unknown token, or a side other than front and back")
+    @blueprint.alt_response(409, description="No card step in this flow, the face step has begun, or it ended")
+    @blueprint.alt_response(410, description="The verification expired")
+    @blueprint.alt_response(413, description="The image is over the size limit")
+    @blueprint.alt_response(503, description="The identity authority is busy; try again")
+    def post(self, files: dict[str, Any], biz_token: str, side: str) -> dict[str, Any]:
+        """Photograph one side of the ID card (front, then back): it is read at once and shown to the user.
+
+        A refused picture uses up no attempt; take it again. Sending a side again replaces it until the
+        first recording is uploaded. POST, multipart: what ``wx.uploadFile`` sends.
+        """
+        biz_token_var.set(biz_token)
+        limit = _ctx().config.max_image_bytes
+        data = _read_upload(files["image"], limit, "FailedOperation.ImageSizeTooLarge", "the image")
+        return flows.submit_card_side(_ctx(), biz_token, side, data, _device_key())
 
 
 @blueprint.route("/<biz_token>/attempts")
@@ -103,12 +159,7 @@ class AttemptCollection(MethodView):
         """Upload one recording answering the issued challenge; it is judged asynchronously."""
         biz_token_var.set(biz_token)
         upload = files["video"]
-        limit = _ctx().config.max_video_bytes
-        data = upload.stream.read(limit + 1)
-        if len(data) > limit:
-            raise ServiceError(
-                "FailedOperation.VideoDurationExceeded", "the video is larger than 8 MB", http_status=413
-            )
+        data = _read_upload(upload, _ctx().config.max_video_bytes, "FailedOperation.VideoDurationExceeded", "the video")
         attempt_id = flows.submit_attempt(
             _ctx(), biz_token, form.get("challenge_id"), data, upload.mimetype or "", _device_key()
         )

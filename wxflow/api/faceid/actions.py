@@ -81,7 +81,14 @@ def detect_auth(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> 
 
 def _detect_info_request(params: dict[str, Any]) -> flows.DetectInfoRequest:
     data = _load(DetectInfoParams(), params)
-    return flows.DetectInfoRequest(data["BizToken"], data["RuleId"], data["InfoType"], data["BestFramesCount"])
+    return flows.DetectInfoRequest(
+        data["BizToken"],
+        data["RuleId"],
+        data["InfoType"],
+        data["BestFramesCount"],
+        cut_id_card_image=bool(data.get("IsCutIdCardImage")),
+        need_id_card_avatar=bool(data.get("IsNeedIdCardAvatar")),
+    )
 
 
 def get_detect_info_enhanced(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:

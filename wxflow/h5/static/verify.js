@@ -108,8 +108,144 @@
 
   $('agree').addEventListener('change', function () { $('start').disabled = !this.checked; });
   $('soft-light').addEventListener('change', function () { state.softLight = this.checked; });
-  $('start').addEventListener('click', openCamera);
+  $('start').addEventListener('click', afterConsent);
   $('denied-retry').addEventListener('click', openCamera);
+
+  // ---- the ID card (rules with ID-card OCR): portrait side, then emblem side, then the camera ----
+
+  function cardStep() { return (state.flow && state.flow.id_card) || { required: false, done: true }; }
+
+  function afterConsent() {
+    var step = cardStep();
+    if (step.required && !step.done) return showCard(step.front ? 'back' : 'front');
+    openCamera();
+  }
+
+  function showCard(side) {
+    state.cardSide = side;
+    document.body.setAttribute('data-card-side', side);
+    $('card-h').textContent = side === 'front' ? T.card_front_h : T.card_back_h;
+    $('card-p').textContent = side === 'front' ? T.card_front_p : T.card_back_p;
+    $('card-error').hidden = true;
+    $('card-fields').hidden = true;
+    $('card-preview').hidden = true;
+    $('card-next').hidden = true;
+    $('card-note').textContent = T.card_note;
+    $('card-pick-text').textContent = T.card_take;
+    show('card');
+  }
+
+  var CARD_ERRORS = {
+    'FailedOperation.OcrFailed': 'card_unreadable',
+    'FailedOperation.ImageDecodeFailed': 'card_unreadable',
+    'FailedOperation.IdFormatError': 'card_bad_number',
+    'FailedOperation.NameFormatError': 'card_unreadable',
+    'FailedOperation.IdCardWrongSide': 'card_wrong_side',
+    'FailedOperation.IdCardMismatch': 'card_mismatch',
+    'FailedOperation.ImageSizeTooLarge': 'card_too_large',
+  };
+
+  function cardError(text) {
+    var el = $('card-error');
+    el.textContent = text;
+    el.hidden = false;
+    document.body.removeAttribute('data-card-busy');
+    $('card-pick-text').textContent = T.card_retake;
+  }
+
+  // Phone photos are large: send the card at most 1600 px on its long side, as JPEG.
+  function shrink(file) {
+    return new Promise(function (resolve) {
+      var url = URL.createObjectURL(file);
+      var img = new Image();
+      img.onload = function () {
+        var scale = Math.min(1, 1600 / Math.max(img.naturalWidth, img.naturalHeight));
+        var canvas = document.createElement('canvas');
+        canvas.width = Math.round(img.naturalWidth * scale);
+        canvas.height = Math.round(img.naturalHeight * scale);
+        canvas.getContext('2d').drawImage(img, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        canvas.toBlob(function (blob) { resolve(blob || file); }, 'image/jpeg', 0.9);
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); resolve(file); };
+      img.src = url;
+    });
+  }
+
+  function field(dl, label, value) {
+    var dt = document.createElement('dt');
+    dt.textContent = label;
+    var dd = document.createElement('dd');
+    dd.textContent = value || '—';
+    dl.appendChild(dt);
+    dl.appendChild(dd);
+  }
+
+  function showReading(side, reading) {
+    var dl = $('card-fields');
+    dl.textContent = '';
+    if (side === 'front') {
+      field(dl, T.card_name, reading.name);
+      field(dl, T.card_id, reading.id_card);
+    } else {
+      field(dl, T.card_authority, reading.authority);
+      field(dl, T.card_valid, reading.valid_date);
+    }
+    dl.hidden = false;
+    $('card-note').textContent = T.card_check;
+    $('card-pick-text').textContent = T.card_retake;
+    $('card-next').textContent = reading.id_card_step.done ? T.card_next_face : T.card_next_back;
+    $('card-next').hidden = false;
+    document.body.removeAttribute('data-card-busy');
+    document.body.setAttribute('data-card-read', side);
+    $('card-next').focus({ preventScroll: true });
+  }
+
+  $('card-file').addEventListener('change', function () {
+    var file = this.files && this.files[0];
+    this.value = '';
+    if (!file) return;
+    var side = state.cardSide;
+    $('card-error').hidden = true;
+    $('card-fields').hidden = true;
+    $('card-next').hidden = true;
+    $('card-pick-text').textContent = T.card_reading;
+    document.body.setAttribute('data-card-busy', 'true');
+    shrink(file).then(function (blob) {
+      $('card-preview').src = URL.createObjectURL(blob);
+      $('card-preview').hidden = false;
+      var form = new FormData();
+      form.append('image', blob, side + '.jpg');
+      return api('/id-card/' + side, { method: 'POST', body: form });
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (r.ok) {
+          state.flow.id_card = body.id_card_step;
+          return showReading(side, body);
+        }
+        var code = body.error_code || '';
+        if (r.status === 410) return show('expired');
+        if (r.status === 403) return show('bound');
+        if (r.status === 404 && code === 'InvalidParameterValue.BizTokenIllegal') return show('invalid');
+        if (code === 'FailedOperation.IdentityNotVerified') {
+          $('fail-message').textContent = T.card_identity_failed;
+          return api('').then(function (f) { return f.json(); }).then(function (flow) {
+            setBack('fail-back', flow.redirect_url);
+            show('fail');
+          }).catch(function () { show('fail'); });
+        }
+        if (r.status === 409) return reloadFlow();  // finished meanwhile, or the face step has begun
+        if (r.status >= 500) return cardError(T.card_busy);
+        cardError(T[CARD_ERRORS[code] || 'card_unreadable']);
+      });
+    }).catch(function () { cardError(T.card_network); });
+  });
+
+  $('card-next').addEventListener('click', function () {
+    var step = cardStep();
+    if (!step.done) return showCard(step.front ? 'back' : 'front');
+    openCamera();
+  });
 
   // ---- camera and hints -----------------------------------------------------------------------
 
