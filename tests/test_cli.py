@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 
-from wxflow.config import SETTINGS
+import pytest
+
+from wxflow.config import SETTINGS, Config
 from wxflow.services import merchants
 
 
@@ -165,3 +167,10 @@ def test_every_tc3_action_is_documented(client):
     guide = (Path(__file__).resolve().parents[1] / "docs" / "faceid-api.md").read_text()
     for action in ACTIONS:
         assert f"### {action}" in guide, f"docs/faceid-api.md lacks {action}"
+
+
+def test_digit_language_is_checked_at_start_up():
+    assert Config.from_env({"WXFLOW_DIGIT_LANGUAGE": "en"}).digit_language == "en"
+    assert Config.from_env({}).digit_language == "zh"
+    with pytest.raises(ValueError, match="zh or en"):
+        Config.from_env({"WXFLOW_DIGIT_LANGUAGE": "fr"})

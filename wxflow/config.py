@@ -86,6 +86,9 @@ SETTINGS: dict[str, Setting] = {
         "",
         "Comma-separated liveness modes offered before they are measured on real recordings (digit, light, flash).",
     ),
+    "digit_language": Setting(
+        "WXFLOW_DIGIT_LANGUAGE", "zh", "Language the digits of digit (LIP) liveness are read in: zh (Mandarin) or en."
+    ),
     "ort_threads": Setting("WXFLOW_ORT_THREADS", 1, "onnxruntime intra-op threads per worker."),
     "recogniser": Setting("WXFLOW_RECOGNISER", "w600k_mbf", "Face recogniser from the model manifest."),
     "queue_prefix": Setting("WXFLOW_QUEUE_PREFIX", "wxflow", "Prefix of the RQ queue names."),
@@ -162,6 +165,7 @@ class Config:
     wechat_api_base: str
     wechat_oauth_base: str
     experimental_liveness: str
+    digit_language: str
     ort_threads: int
     recogniser: str
     queue_prefix: str
@@ -195,6 +199,9 @@ class Config:
         values["media_dir"] = Path(values["media_dir"] or var_dir / "media")
         values["master_key_file"] = Path(values["master_key_file"] or var_dir / "master.key")
         values["model_dir"] = Path(values["model_dir"])
+        if values["digit_language"] not in ("zh", "en"):
+            # Caught at start-up: a worker would otherwise fail every digit attempt as a crash.
+            raise ValueError(f"WXFLOW_DIGIT_LANGUAGE must be zh or en, not {values['digit_language']!r}")
         names = {f.name for f in fields(cls)}
         extra = {k: v for k, v in overrides.items() if k not in SETTINGS and k in names}
         values.update(extra)

@@ -10,6 +10,9 @@ Nothing is written to the repository. What each builder makes, and how:
   a flat print or screen in front of the phone's screen would be.
 - :func:`screen_replay`: a real clip as re-filmed from a display: gamma, moire and glare.
 - :func:`with_audio`: mux frames with a PCM track (dubbing, shifted or removed sound).
+- :func:`lip_synced_digits`: a real talking clip whose sound track is replaced by synthesised
+  digits, each laid on one of the clip's own mouth-opening peaks (the positive digit-mode clip:
+  no recording of a person reading a code exists in the data).
 """
 
 from __future__ import annotations
@@ -108,6 +111,104 @@ def read_audio(path: str, rate: int = 16000) -> np.ndarray:
             chunks += [x.to_ndarray() for x in res.resample(f)]
         chunks += [x.to_ndarray() for x in res.resample(None)]
     return np.clip(np.concatenate(chunks, axis=1)[0], -1, 1).astype(np.float32)
+
+
+def mouth_opening(frames: list[np.ndarray]) -> np.ndarray:
+    """The face mesh's mouth opening per frame (inner-lip gap / mouth width, as the liveness
+    signals measure it; NaN where no face is found)."""
+    import mediapipe as mp
+
+    from wxflow.vision.signals import LIP_LOWER_INNER, LIP_UPPER_INNER, MOUTH_LEFT, MOUTH_RIGHT
+
+    out = np.full(len(frames), np.nan)
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True) as mesh:
+        for i, img in enumerate(frames):
+            h, w = img.shape[:2]
+            res = mesh.process(cv2.cvtColor(img, cv2.COLOR_BGR2RGB))
+            if not res.multi_face_landmarks:
+                continue
+            lm = res.multi_face_landmarks[0].landmark
+            pts = np.array(
+                [(lm[k].x * w, lm[k].y * h) for k in (LIP_UPPER_INNER, LIP_LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT)]
+            )
+            out[i] = float(np.linalg.norm(pts[0] - pts[1]) / max(1e-6, float(np.linalg.norm(pts[2] - pts[3]))))
+    return out
+
+
+def mouth_peaks(opening: np.ndarray, fps: float, count: int, min_gap_s: float, margin_s: float = 0.3) -> list[float]:
+    """Times (s) of the ``count`` widest mouth openings at least ``min_gap_s`` apart, in time order.
+
+    A peak is a local maximum of the lightly smoothed opening; the widest are taken first, so
+    each digit lands where the real speaker's mouth opens most (a syllable's nucleus)."""
+    x = np.nan_to_num(opening, nan=float(np.nanmin(opening)) if np.isfinite(opening).any() else 0.0)
+    x = np.convolve(x, np.ones(3) / 3.0, mode="same")
+    lo, hi = int(round(margin_s * fps)), len(x) - int(round(margin_s * fps))
+    candidates = [i for i in range(max(1, lo), min(len(x) - 1, hi)) if x[i] >= x[i - 1] and x[i] > x[i + 1]]
+    chosen: list[int] = []
+    for i in sorted(candidates, key=lambda k: -x[k]):
+        if all(abs(i - j) >= min_gap_s * fps for j in chosen):
+            chosen.append(i)
+        if len(chosen) == count:
+            break
+    if len(chosen) < count:
+        raise ValueError(f"only {len(chosen)} mouth openings {min_gap_s} s apart; {count} needed")
+    return sorted(i / fps for i in chosen)
+
+
+def _syllable(text: str, voice: str, speed: int) -> np.ndarray:
+    pcm, rate = _espeak(text, voice, speed)
+    pcm = _to16k(pcm, rate)
+    loud = np.flatnonzero(np.abs(pcm) > 0.01)
+    return pcm[loud[0] : loud[-1] + 1] if loud.size else pcm
+
+
+def lip_synced_audio(
+    frames: list[np.ndarray],
+    fps: float,
+    code: str,
+    *,
+    language: str = "zh",
+    speed: int | None = None,
+    min_gap_s: float = 0.6,
+    noise_dbfs: float = -50.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """SYNTHESISED speech of ``code`` (espeak-ng) aligned to the real lip motion of ``frames``:
+    16 kHz mono float, as long as the frames.
+
+    Each digit is synthesised on its own (Mandarin ``cmn-latn-pinyin`` or English ``en-us``) and
+    centred on one of the clip's widest mouth openings (:func:`mouth_peaks` over the face mesh's
+    mouth signal), in time order, so the voice gets loud where these lips open. A faint noise
+    floor (``noise_dbfs``, seeded) stands in for a room. Test speech only: never a measure of
+    accuracy on real speech.
+    """
+    peaks = mouth_peaks(mouth_opening(frames), fps, len(code), min_gap_s)
+    if language == "zh":
+        sylls = [_syllable(PINYIN_DIGITS[int(c)], "cmn-latn-pinyin", speed or 130) for c in code]
+    elif language == "en":
+        sylls = [_syllable(EN_DIGITS[int(c)], "en-us", speed or 150) for c in code]
+    else:
+        raise ValueError(f"no synthetic voice for language {language!r}")
+    n = int(round(len(frames) / fps * 16000))
+    audio = np.random.default_rng(seed).normal(0.0, 10.0 ** (noise_dbfs / 20.0), n).astype(np.float32)
+    for t, syl in zip(peaks, sylls, strict=True):
+        syl = syl / max(1e-6, float(np.abs(syl).max())) * 0.8
+        at = max(0, min(n - syl.size, int(round(t * 16000)) - syl.size // 2))
+        audio[at : at + syl.size] += syl[: n - at]
+    return audio
+
+
+def lip_synced_digits(path: str | Any, code: str, *, start: float = 0.0, seconds: float = 4.0, **options: Any) -> bytes:
+    """A real talking clip (``seconds`` from ``start`` of ``path``) whose own sound is replaced
+    by the code read aloud in synthesised speech aligned to its lips (:func:`lip_synced_audio`,
+    which takes ``options``): an mp4 (H.264 + AAC). The positive digit-mode clip: the data holds
+    no recording of a person reading a code, so the lips are real and the voice is not."""
+    from tests.support.media import read_frames
+
+    frames, fps = read_frames(path, start, seconds)
+    if not frames:
+        raise ValueError(f"no frames in {path} from {start} s")
+    return with_audio(frames, fps, lip_synced_audio(frames, fps, code, **options))
 
 
 # ---------------------------------------------------------------------------------------------

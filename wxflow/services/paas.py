@@ -125,7 +125,8 @@ def liveness(ctx: ServiceContext, merchant_id: int, req: LivenessRequest) -> dic
     challenge: dict[str, Any] = {}
     if mode == "digit":
         _consume_challenge(ctx, merchant_id, "digit", req.validate_data)
-        challenge = {"code": req.validate_data}
+        # The language is fixed here, in the process that took the request, and travels with it.
+        challenge = {"code": req.validate_data, "language": ctx.config.digit_language}
     elif mode == "action":
         _consume_challenge(ctx, merchant_id, "action", req.validate_data)
         challenge = {"actions": [int(a) for a in req.validate_data.split(",")]}

@@ -24,6 +24,7 @@ def vision_settings(ctx: ServiceContext) -> Any:
         max_image_bytes=ctx.config.max_image_bytes,
         max_video_bytes=ctx.config.max_video_bytes,
         max_video_seconds=ctx.config.max_video_seconds,
+        digit_language=ctx.config.digit_language,
     )
 
 
