@@ -139,7 +139,7 @@ def test_daily_limit_is_not_billed(call, ctx, merchant):
     assert [r["billed"] for r in authority.audit_rows(ctx, merchant_id=merchant.id)] == [True, False, True]
 
 
-def test_check_id_name_date(call):
+def test_check_id_name_date(call, ctx, merchant):
     def result(**kw):
         params = {"Name": PERSON, "IdCard": PERSON_ID, "ValidityBegin": "20150101", "ValidityEnd": "20350101"}
         return call("CheckIdNameDate", **{**params, **kw})["Result"]
@@ -153,78 +153,333 @@ def test_check_id_name_date(call):
     assert result(IdCard=UNKNOWN_ID, Name="李四") == "-7"
     long_term = {"IdCard": OTHER_ID, "Name": "阿依古丽·买买提", "ValidityBegin": "20100101"}
     assert result(**long_term, ValidityEnd="00000000") == "0"
+    # The SDK bills only "0" and "-1": "-5" 身份信息无效 is not billed.
+    rows = authority.audit_rows(ctx, merchant_id=merchant.id)
+    assert [(r["result"], r["billed"]) for r in rows] == [
+        ("0", True), ("-1", True), ("-2", False), ("-3", False), ("-4", False), ("-5", False), ("-7", False),
+        ("0", True),
+    ]  # fmt: skip
 
 
-def test_bank_cards(call):
-    two = call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK)
-    assert (two["Result"], two["Description"]) == ("0", "认证通过")
+def billed(ctx, merchant, since: int = 0) -> list[tuple[str, bool]]:
+    return [(r["result"], r["billed"]) for r in authority.audit_rows(ctx, merchant_id=merchant.id)][since:]
+
+
+class StubProvider:
+    """An authority that answers what a test sets: ``outage`` raises, else the fixed answers."""
+
+    name = "stub"
+
+    def __init__(self, outage: str | None = None, card_state: str = "normal", phone=None) -> None:
+        from wxflow.services.providers import PhoneAnswer
+
+        self.outage, self.card_state = outage, card_state
+        self.phone_answer = phone or PhoneAnswer(found=True, name_matches=True, id_matches=True, carrier="移动")
+
+    def _up(self) -> None:
+        from wxflow.services.providers import AuthorityUnavailable
+
+        if self.outage:
+            raise AuthorityUnavailable(self.outage, "stub")
+
+    def identity(self, id_card, name):
+        from wxflow.services.providers import IdentityAnswer
+
+        self._up()
+        return IdentityAnswer(found=True, name_matches=True)
+
+    def bank_card(self, card, name, id_card, phone):
+        from wxflow.services.providers import BankCardAnswer
+
+        self._up()
+        return BankCardAnswer(found=True, name_matches=True, state=self.card_state)
+
+    def phone(self, phone, name, id_card):
+        self._up()
+        return self.phone_answer
+
+    def phone_hashed(self, algorithm, phone, name, id_card):
+        self._up()
+        return self.phone_answer
+
+
+@pytest.fixture
+def stub(monkeypatch):
+    from wxflow.services import identity
+
+    def use(**kw) -> StubProvider:
+        provider = StubProvider(**kw)
+        monkeypatch.setattr(identity, "provider_for", lambda ctx: provider)
+        return provider
+
+    return use
+
+
+def test_bank_cards(call, ctx, merchant, stub):
+    # The codes and billing of the SDK's BankCard2EVerification / BankCardVerification / BankCard4EVerification tables.
+    two = call.typed.BankCard2EVerification(sdk.request("BankCard2EVerificationRequest", Name=PERSON, BankCard=CARD_OK))
+    assert (two.Result, two.Description) == ("0", "认证通过")
     assert call("BankCard2EVerification", Name="小敬", BankCard=CARD_OK)["Result"] == "-1"
     assert call("BankCard2EVerification", Name="X", BankCard=CARD_OK)["Result"] == "-2"
-    assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK[:-1] + "0" * (CARD_OK[-1] != "0"))[
-        "Result"
-    ] in ("-3", "0")
-    assert call("BankCard2EVerification", Name=PERSON, BankCard="6222020200112345670")["Result"] == "-3"
+    bad_luhn = call("BankCard2EVerification", Name=PERSON, BankCard="6222020200112345670")
+    assert (bad_luhn["Result"], bad_luhn["Description"]) == ("-3", "银行卡号格式有误")
     assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_LOST)["Result"] == "-11"
     assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_UNKNOWN)["Result"] == "-7"
+    assert billed(ctx, merchant) == [
+        ("0", True), ("-1", True), ("-2", False), ("-3", False), ("-11", True), ("-7", True),
+    ]  # fmt: skip
     three = call.typed.BankCardVerification(
         sdk.request("BankCardVerificationRequest", Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID, CertType=0)
     )
     assert three.Result == "0"
-    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard=OTHER_ID)["Result"] == "-1"
-    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard="123")["Result"] == "-3"
+    three = dict(Name=PERSON, BankCard=CARD_OK)
+    assert call("BankCardVerification", **three, IdCard=OTHER_ID)["Result"] == "-1"
+    assert call("BankCardVerification", Name="X", BankCard=CARD_OK, IdCard=PERSON_ID)["Result"] == "-2"
+    assert call("BankCardVerification", **three, IdCard="123")["Result"] == "-3"
+    assert call("BankCardVerification", Name=PERSON, BankCard="6222020200112345670", IdCard=PERSON_ID)["Result"] == "-4"
     assert call("BankCardVerification", Name=PERSON, BankCard=CARD_LOST, IdCard=PERSON_ID)["Result"] == "-12"
+    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_UNKNOWN, IdCard=PERSON_ID)["Result"] == "-8"
+    # Only second-generation (18-digit) resident ID numbers, CertType 0: otherwise "-19", not billed.
+    assert call("BankCardVerification", **three, IdCard=PERSON_ID, CertType=1)["Result"] == "-19"
+    first_gen = call("BankCardVerification", **three, IdCard="370782870917024")
+    assert (first_gen["Result"], first_gen["Description"]) == ("-19", "该证件号暂不支持核验，当前仅支持二代身份证")
     four = dict(Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID)
-    assert call("BankCard4EVerification", **four, Phone=PHONE_CMCC)["Result"] == "0"
+    typed = call.typed.BankCard4EVerification(sdk.request("BankCard4EVerificationRequest", **four, Phone=PHONE_CMCC))
+    assert typed.Result == "0"
     assert call("BankCard4EVerification", **four, Phone=PHONE_CUCC)["Result"] == "-1"
+    assert call("BankCard4EVerification", **{**four, "IdCard": "123"}, Phone=PHONE_CMCC)["Result"] == "-3"
+    assert (
+        call("BankCard4EVerification", **{**four, "BankCard": "6222020200112345670"}, Phone=PHONE_CMCC)["Result"]
+        == "-4"
+    )
     assert call("BankCard4EVerification", **four, Phone="12345")["Result"] == "-5"
-    info = call("CheckBankCardInformation", BankCard=CARD_OK)
-    assert (info["Result"], info["AccountBank"], info["AccountType"]) == ("0", "工商银行", 1)
-    assert call("CheckBankCardInformation", BankCard="6222020200112345670")["Result"] == "-2"
+    assert call("BankCard4EVerification", **{**four, "BankCard": CARD_UNKNOWN}, Phone=PHONE_CMCC)["Result"] == "-9"
+    lost = call("BankCard4EVerification", **{**four, "BankCard": CARD_LOST}, Phone=PHONE_CMCC)
+    assert (lost["Result"], lost["Description"]) == ("-13", "此卡已挂失")
+    assert call("BankCard4EVerification", **four, Phone=PHONE_CMCC, CertType=2)["Result"] == "-20"
+    assert billed(ctx, merchant, 6) == [
+        ("0", True), ("-1", True), ("-2", False), ("-3", False), ("-4", False), ("-12", True), ("-8", True),
+        ("-19", False), ("-19", False),
+        ("0", True), ("-1", True), ("-3", False), ("-4", False), ("-5", False), ("-9", True), ("-13", True),
+        ("-20", False),
+    ]  # fmt: skip
     with pytest.raises(TencentCloudSDKException) as err:
         call("BankCardVerification", Name=PERSON, BankCard=CARD_OK)
     assert err.value.code == "MissingParameter"
+    # Card states each have their code; a state the table does not name is 卡状态异常或卡号错误.
+    for state, codes in (
+        ("expired", ("-12", "-13", "-14")),
+        ("pin", ("-14", "-15", "-16")),
+        ("odd", ("-18", "-20", "-21")),
+    ):
+        stub(card_state=state)
+        got = (
+            call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK)["Result"],
+            call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID)["Result"],
+            call("BankCard4EVerification", **four, Phone=PHONE_CMCC)["Result"],
+        )
+        assert got == codes, state
+    stub(outage="busy")
+    busy = call("BankCard4EVerification", **four, Phone=PHONE_CMCC)
+    assert (busy["Result"], busy["Description"]) == ("-18", "验证中心服务繁忙")
+    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID)["Result"] == "-17"
+    assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK)["Result"] == "-16"
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    limit = call("BankCard4EVerification", **four, Phone=PHONE_CMCC)  # billed once today already
+    assert (limit["Result"], limit["Description"]) == ("-19", "验证次数超限，请次日重试")
+    assert call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID)["Result"] == "-18"
+    assert call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK)["Result"] == "-17"
+    assert billed(ctx, merchant, -15) == [
+        ("-12", True), ("-13", True), ("-14", True), ("-14", True), ("-15", True), ("-16", True),
+        ("-18", True), ("-20", True), ("-21", True),
+        ("-18", False), ("-17", False), ("-16", False), ("-19", False), ("-18", False), ("-17", False),
+    ]  # fmt: skip
 
 
-def test_mobile_operator(call):
+def test_check_bank_card_information(call, ctx, merchant):
+    typed = call.typed.CheckBankCardInformation(sdk.request("CheckBankCardInformationRequest", BankCard=CARD_OK))
+    assert (typed.Result, typed.Description, typed.AccountBank, typed.AccountType) == ("0", "查询成功", "工商银行", 1)
+    invalid = call("CheckBankCardInformation", BankCard="6222020200112345670")
+    assert (invalid["Result"], invalid["Description"], invalid["AccountBank"]) == ("-5", "卡号无效", None)
+    assert call("CheckBankCardInformation", BankCard=luhn_complete("100000000000000000"))["Result"] == "-1"
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    assert call("CheckBankCardInformation", BankCard=CARD_OK)["Result"] == "-4"
+    assert billed(ctx, merchant) == [("0", True), ("-5", True), ("-1", True), ("-4", False)]
+
+
+def test_mobile_operator(call, ctx, merchant, stub):
     ok = call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC, VerifyMode="1")
-    assert (ok["Result"], ok["Isp"], ok["ResultDetail"]) == ("0", "移动", None)
-    bad = call("PhoneVerification", IdCard=PERSON_ID, Name="小敬", Phone=PHONE_CMCC, VerifyMode="1")
-    assert (bad["Result"], bad["ResultDetail"]) == ("-4", "PhoneNameMismatch")
+    assert (ok["Result"], ok["Description"], ok["Isp"], ok["ResultDetail"]) == ("0", "三要素信息一致", "移动", None)
+    typed = call.typed.PhoneVerification(
+        sdk.request("PhoneVerificationRequest", IdCard=PERSON_ID, Name="小敬", Phone=PHONE_CMCC, VerifyMode="1")
+    )
+    assert (typed.Result, typed.ResultDetail) == ("-4", "PhoneNameMismatch")
     quiet = call("PhoneVerification", IdCard=OTHER_ID, Name=PERSON, Phone=PHONE_CMCC)
     assert (quiet["Result"], quiet["ResultDetail"]) == ("-4", None)
-    assert call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone="1380013800")["Result"] == "-6"
+    detailed = call("PhoneVerification", IdCard=OTHER_ID, Name=PERSON, Phone=PHONE_CMCC, VerifyMode="1")
+    assert detailed["ResultDetail"] == "PhoneIdCardMismatch"
+    both = call("PhoneVerification", IdCard=OTHER_ID, Name="小敬", Phone=PHONE_CMCC, VerifyMode="1")
+    assert both["ResultDetail"] == "PhoneNameIdCardMismatch"
+    bad_phone = call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone="1380013800")
+    assert (bad_phone["Result"], bad_phone["Isp"]) == ("-6", "")  # Isp is one of "", 移动, 电信, 联通
     assert call("PhoneVerification", IdCard="123", Name=PERSON, Phone=PHONE_CMCC)["Result"] == "-7"
     assert call("PhoneVerification", IdCard=PERSON_ID, Name="1", Phone=PHONE_CMCC)["Result"] == "-8"
     assert call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone="13900139000")["Result"] == "-9"
     assert call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone="12345678901")["Result"] == "-13"
-    assert call("PhoneVerificationCMCC", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)["Result"] == "0"
+    cmcc = call.typed.PhoneVerificationCMCC(
+        sdk.request("PhoneVerificationCMCCRequest", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)
+    )
+    assert (cmcc.Result, cmcc.Description, cmcc.Isp) == ("0", "认证通过", "移动")
+    mismatch = call("PhoneVerificationCMCC", IdCard=OTHER_ID, Name=PERSON, Phone=PHONE_CMCC)
+    assert (mismatch["Result"], "ResultDetail" in mismatch) == ("-4", False)
     assert call("PhoneVerificationCUCC", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)["Result"] == "-13"
     assert call("PhoneVerificationCUCC", IdCard=MINOR_ID, Name="王小明", Phone=PHONE_CUCC)["Result"] == "0"
-    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name=PERSON)["Result"] == "0"
-    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name="小敬")["Result"] == "-1"
-    status = call("MobileStatus", Phone=PHONE_CUCC)
-    assert (status["Result"], status["StatusCode"]) == ("0", 1)
-    assert call("MobileStatus", Phone="13900139000")["StatusCode"] == 99
-    assert call("MobileNetworkTimeVerification", Mobile=PHONE_CMCC)["Range"] == "[24,+)"
-    assert call("MobileNetworkTimeVerification", Mobile=PHONE_CUCC)["Result"] == "-1"
-    for mode, algorithm in (("0", "md5"), ("1", "sha256"), ("2", "sm3")):
+    from wxflow.services.providers import PhoneAnswer
+
+    stub(phone=PhoneAnswer(found=True, name_matches=True, id_matches=None, carrier="广电"))
+    other = call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC, VerifyMode="1")
+    assert (other["Result"], other["ResultDetail"], other["Isp"]) == ("-4", "OtherMismatch", "")
+    stub(outage="busy")
+    assert call("PhoneVerificationCTCC", IdCard=PERSON_ID, Name=PERSON, Phone="13300000000")["Result"] == "-11"
+    # The single-carrier tables have no daily-limit code: the SDK's error code instead (not billed).
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    assert call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)["Result"] == "-12"
+    with pytest.raises(TencentCloudSDKException) as err:
+        call("PhoneVerificationCMCC", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)
+    assert err.value.code == "FailedOperation.IdentityAuthLimitExceeded"
+    assert billed(ctx, merchant)[-3:] == [
+        ("-11", False), ("-12", False), ("FailedOperation.IdentityAuthLimitExceeded", False),
+    ]  # fmt: skip
+
+
+def test_check_phone_and_name(call, ctx, merchant, stub):
+    typed = call.typed.CheckPhoneAndName(sdk.request("CheckPhoneAndNameRequest", Mobile=PHONE_CMCC, Name=PERSON))
+    assert (typed.Result, typed.Description) == ("0", "验证结果一致")
+    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name="小敬")["Result"] == "1"
+    assert call("CheckPhoneAndName", Mobile="13900139000", Name=PERSON)["Result"] == "-1"
+    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name="1")["Result"] == "-4"
+    assert call("CheckPhoneAndName", Mobile="1380013800", Name=PERSON)["Result"] == "-5"
+    assert call("CheckPhoneAndName", Mobile="12345678901", Name=PERSON)["Result"] == "-13"
+    stub(outage="busy")
+    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name=PERSON)["Result"] == "-3"
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name=PERSON)["Result"] == "-6"
+    assert billed(ctx, merchant) == [
+        ("0", True), ("1", True), ("-1", False), ("-4", False), ("-5", False), ("-13", False), ("-3", False),
+        ("-6", False),
+    ]  # fmt: skip
+
+
+def test_mobile_status_and_network_time(call, ctx, merchant, stub):
+    status = call.typed.MobileStatus(sdk.request("MobileStatusRequest", Mobile=PHONE_CUCC))
+    assert (status.Result, status.StatusCode) == ("0", 1)
+    assert call("MobileStatus", Phone=PHONE_CMCC)["StatusCode"] == 0  # wxflow's earlier name for Mobile
+    missing = call("MobileStatus", Mobile="13900139000")
+    assert (missing["Result"], missing["StatusCode"]) == ("-1", 99)
+    assert call("MobileStatus", Mobile="1380013800")["Result"] == "-2"
+    assert call("MobileStatus", Mobile="12345678901")["Result"] == "-13"
+    network = call.typed.MobileNetworkTimeVerification(
+        sdk.request("MobileNetworkTimeVerificationRequest", Mobile=PHONE_CMCC)
+    )
+    assert (network.Result, network.Range) == ("0", "[24,+)")
+    assert call("MobileNetworkTimeVerification", Mobile="1380013800")["Result"] == "-1"
+    assert call("MobileNetworkTimeVerification", Mobile="13900139000")["Result"] == "-2"
+    unknown = call("MobileNetworkTimeVerification", Mobile=PHONE_CUCC)  # suspended, no in-network date
+    assert (unknown["Result"], unknown["Description"], unknown["Range"]) == (
+        "-3", "手机号存在，但无法查询到在网时长", None,
+    )  # fmt: skip
+    assert call("MobileNetworkTimeVerification", Mobile="12345678901")["Result"] == "-13"
+    stub(outage="busy")
+    assert call("MobileStatus", Mobile=PHONE_CMCC)["Result"] == "-3"
+    assert call("MobileNetworkTimeVerification", Mobile=PHONE_CMCC)["Result"] == "-4"
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    assert call("MobileStatus", Mobile=PHONE_CUCC)["Result"] == "-4"
+    assert call("MobileNetworkTimeVerification", Mobile=PHONE_CMCC)["Result"] == "-5"
+    assert billed(ctx, merchant) == [
+        ("0", True), ("0", True), ("-1", False), ("-2", False), ("-13", False),
+        ("0", True), ("-1", False), ("-2", True), ("-3", True), ("-13", False),
+        ("-3", False), ("-4", False), ("-4", False), ("-5", False),
+    ]  # fmt: skip
+
+
+def test_encrypted_phone_verification(call, ctx, merchant):
+    for mode, algorithm in (("1", "md5"), ("2", "sha256"), ("3", "sm3")):
 
         def h(text, algorithm=algorithm):
             return hashlib.new(algorithm, text.encode()).hexdigest()
 
-        hashed = call(
-            "EncryptedPhoneVerification", IdCard=h(PERSON_ID), Name=h(PERSON), Phone=h(PHONE_CMCC), EncryptionMode=mode
+        hashed = call.typed.EncryptedPhoneVerification(
+            sdk.request(
+                "EncryptedPhoneVerificationRequest",
+                IdCard=h(PERSON_ID),
+                Name=h(PERSON),
+                Phone=h(PHONE_CMCC),
+                EncryptionMode=mode,
+            )  # fmt: skip
         )
-        assert (hashed["Result"], hashed["ISP"]) == ("0", "移动"), algorithm
+        assert (hashed.Result, hashed.Description, hashed.ISP) == ("0", "三要素信息一致", "移动"), algorithm
         wrong = call(
             "EncryptedPhoneVerification", IdCard=h(OTHER_ID), Name=h(PERSON), Phone=h(PHONE_CMCC), EncryptionMode=mode
         )
         assert wrong["Result"] == "-4"
-    adult = call("MinorsVerification", Type="2", IdCard=PERSON_ID, Name=PERSON)
-    assert (adult["Result"], adult["AgeRange"]) == ("0", "[18,+)")
-    minor = call("MinorsVerification", Type="1", Mobile=PHONE_CUCC, Name="王小明")
+    plain = dict(IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC, EncryptionMode="0")  # "0": plain text
+    assert call("EncryptedPhoneVerification", **plain)["Result"] == "0"
+    assert call("EncryptedPhoneVerification", **{**plain, "Name": "小敬"})["Result"] == "-4"
+    assert call("EncryptedPhoneVerification", **{**plain, "IdCard": "123"})["Result"] == "-7"
+    bad = call("EncryptedPhoneVerification", **{**plain, "Phone": "12345"})
+    assert (bad["Result"], bad["Description"], bad["ISP"]) == ("-8", "参数错误", "")
+    assert call("EncryptedPhoneVerification", **{**plain, "Phone": "13900139000"})["Result"] == "-9"
+    sha = dict(IdCard="0" * 64, Name="0" * 64, Phone="0" * 64, EncryptionMode="2")
+    assert call("EncryptedPhoneVerification", **{**sha, "Phone": "xyz"})["Result"] == "-8"
+    assert call("EncryptedPhoneVerification", **{**sha, "IdCard": "0" * 32})["Result"] == "-7"
+    assert call("EncryptedPhoneVerification", **sha)["Result"] == "-9"
+    with pytest.raises(TencentCloudSDKException) as err:
+        call("EncryptedPhoneVerification", **{**plain, "EncryptionMode": "4"})
+    assert err.value.code == "InvalidParameterValue"
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    with pytest.raises(TencentCloudSDKException) as err:
+        call("EncryptedPhoneVerification", **plain)
+    assert err.value.code == "FailedOperation.IdentityAuthLimitExceeded"
+    assert billed(ctx, merchant, 6) == [
+        ("0", True), ("-4", True), ("-7", False), ("-8", False), ("-9", False), ("-8", False), ("-7", False),
+        ("-9", False), ("FailedOperation.IdentityAuthLimitExceeded", False),
+    ]  # fmt: skip
+
+
+def test_minors_verification(call, ctx, merchant, stub):
+    # Type "0": Mobile (the holder's age); Type "1": IdCard + Name.
+    adult = call.typed.MinorsVerification(
+        sdk.request("MinorsVerificationRequest", Type="1", IdCard=PERSON_ID, Name=PERSON)
+    )
+    assert (adult.Result, adult.Description, adult.AgeRange) == ("0", "成年", "[18,+)")
+    minor = call("MinorsVerification", Type="0", Mobile=PHONE_CUCC)
     assert minor["Result"] == "-1" and minor["AgeRange"] in ("[8,16)", "[0,8)")
-    assert call("MinorsVerification", Type="2", IdCard=PERSON_ID, Name="小敬")["Result"] == "-5"
+    assert call("MinorsVerification", Type="0", Mobile=PHONE_CMCC, Name=PERSON)["AgeRange"] == "[18,+)"
+    mismatch = call("MinorsVerification", Type="1", IdCard=PERSON_ID, Name="小敬")
+    assert (mismatch["Result"], mismatch["Description"], mismatch["AgeRange"]) == ("-3", "姓名和身份证号不一致", None)
+    assert call("MinorsVerification", Type="0", Mobile=PHONE_CMCC, Name="小敬")["Result"] == "-3"
+    assert call("MinorsVerification", Type="0", Mobile="13900139000")["Result"] == "-2"
+    assert call("MinorsVerification", Type="0", Mobile="1380013800")["Result"] == "-2"
+    assert call("MinorsVerification", Type="1", IdCard="430512198908131367", Name=PERSON)["Result"] == "-4"
+    assert call("MinorsVerification", Type="1", IdCard=PERSON_ID, Name="小静2")["Result"] == "-5"
+    assert call("MinorsVerification", Type="1", IdCard=UNKNOWN_ID, Name="李四")["Result"] == "-7"
+    for bad in ({"Type": "2", "IdCard": PERSON_ID, "Name": PERSON}, {"Type": "1", "IdCard": PERSON_ID}):
+        with pytest.raises(TencentCloudSDKException) as err:
+            call("MinorsVerification", **bad)
+        assert err.value.code in ("InvalidParameterValue", "MissingParameter")
+    stub(outage="busy")
+    assert call("MinorsVerification", Type="1", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-6"
+    stub(outage="upgrading")
+    assert call("MinorsVerification", Type="1", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-8"
+    ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
+    with pytest.raises(TencentCloudSDKException) as err:
+        call("MinorsVerification", Type="1", IdCard=PERSON_ID, Name=PERSON)
+    assert err.value.code == "FailedOperation.IdentityAuthLimitExceeded"
+    assert billed(ctx, merchant) == [
+        ("0", True), ("-1", True), ("0", True), ("-3", True), ("-3", True), ("-2", False), ("-2", False),
+        ("-4", False), ("-5", False), ("-7", False), ("-6", False), ("-8", False),
+        ("FailedOperation.IdentityAuthLimitExceeded", False),
+    ]  # fmt: skip
 
 
 def test_http_provider_outages_are_busy_never_mismatch(call, ctx, merchant):

@@ -74,8 +74,9 @@ class MobileNameParams(_Params):
     Encryption = fields.Dict()
 
 
-class PhoneOnlyParams(_Params):
-    Phone = fields.String(required=True)
+class MobileStatusParams(_Params):
+    Mobile = fields.String()
+    Phone = fields.String()  # what earlier wxflow releases called Mobile, still accepted
     Encryption = fields.Dict()
 
 
@@ -85,10 +86,10 @@ class MobileOnlyParams(_Params):
 
 
 class MinorsParams(_Params):
-    Type = fields.String(required=True)
+    Type = fields.String(required=True)  # "0": Mobile; "1": IdCard + Name
     Mobile = fields.String()
     IdCard = fields.String()
-    Name = fields.String(required=True)
+    Name = fields.String()
     Encryption = fields.Dict()
 
 
@@ -130,8 +131,7 @@ def _bank(action: str, elements: tuple[str, ...]) -> Handler:
         for name in elements:
             if not data.get(name):
                 raise ServiceError("MissingParameter", f"the parameter {name} is required")
-        if data["CertType"] != 0:
-            raise ServiceError("InvalidParameterValue", "only CertType 0 (resident ID card) is supported")
+        # CertType other than 0 is the 3E / 4E table's "unsupported certificate" code, not an error.
         return identity.bank_card_verification(
             ctx,
             caller.merchant_id,
@@ -140,6 +140,7 @@ def _bank(action: str, elements: tuple[str, ...]) -> Handler:
             data["BankCard"],
             data.get("IdCard") if "IdCard" in elements else None,
             data.get("Phone") if "Phone" in elements else None,
+            data["CertType"] if "IdCard" in elements else 0,
         )
 
     return handler
@@ -173,8 +174,11 @@ def check_phone_and_name(ctx: ServiceContext, caller: Caller, params: dict[str, 
 
 
 def mobile_status(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
-    data = _load(PhoneOnlyParams(), params)
-    return identity.mobile_status(ctx, caller.merchant_id, data["Phone"])
+    data = _load(MobileStatusParams(), params)
+    mobile = data.get("Mobile") or data.get("Phone")
+    if not mobile:
+        raise ServiceError("MissingParameter", "the parameter Mobile is required")
+    return identity.mobile_status(ctx, caller.merchant_id, mobile)
 
 
 def mobile_network_time(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +189,7 @@ def mobile_network_time(ctx: ServiceContext, caller: Caller, params: dict[str, A
 def minors_verification(ctx: ServiceContext, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     data = _load(MinorsParams(), params)
     return identity.minors_verification(
-        ctx, caller.merchant_id, data["Type"], data.get("Mobile"), data.get("IdCard"), data["Name"]
+        ctx, caller.merchant_id, data["Type"], data.get("Mobile"), data.get("IdCard"), data.get("Name") or None
     )
 
 

@@ -238,15 +238,15 @@ EXAMPLES.update(
             },
         ),
         "EncryptedPhoneVerification": (
-            {"IdCard": "<sha256 hex>", "Name": "<sha256 hex>", "Phone": "<sha256 hex>", "EncryptionMode": "1"},
-            {"Result": "0", "Description": "认证一致", "ISP": "移动", "RequestId": REQ_ID},
+            {"IdCard": "<sha256 hex>", "Name": "<sha256 hex>", "Phone": "<sha256 hex>", "EncryptionMode": "2"},
+            {"Result": "0", "Description": "三要素信息一致", "ISP": "移动", "RequestId": REQ_ID},
         ),
         "CheckPhoneAndName": (
             {"Mobile": "13800138000", "Name": "小静"},
-            {"Result": "0", "Description": "手机号与姓名一致", "RequestId": REQ_ID},
+            {"Result": "0", "Description": "验证结果一致", "RequestId": REQ_ID},
         ),
         "MobileStatus": (
-            {"Phone": "13800138000"},
+            {"Mobile": "13800138000"},
             {"Result": "0", "Description": "成功", "StatusCode": 0, "RequestId": REQ_ID},
         ),
         "MobileNetworkTimeVerification": (
@@ -254,7 +254,7 @@ EXAMPLES.update(
             {"Result": "0", "Description": "成功", "Range": "[24,+)", "RequestId": REQ_ID},
         ),
         "MinorsVerification": (
-            {"Type": "2", "IdCard": ID, "Name": "小静"},
+            {"Type": "1", "IdCard": ID, "Name": "小静"},
             {"Result": "0", "Description": "成年", "AgeRange": "[18,+)", "RequestId": REQ_ID},
         ),
     }
@@ -305,10 +305,14 @@ EXAMPLES.update(
         ),
     }
 )
-for _carrier, _isp in (("CMCC", "移动"), ("CTCC", "电信"), ("CUCC", "联通")):
+for _carrier, _isp, _phone in (
+    ("CMCC", "移动", "13800138000"),
+    ("CTCC", "电信", "13300000000"),
+    ("CUCC", "联通", "13012345678"),
+):
     EXAMPLES[f"PhoneVerification{_carrier}"] = (
-        {"IdCard": ID, "Name": "小静", "Phone": "13800138000"},
-        {"Result": "0", "Description": "认证一致", "Isp": _isp, "RequestId": REQ_ID},
+        {"IdCard": ID, "Name": "小静", "Phone": _phone},
+        {"Result": "0", "Description": "认证通过", "Isp": _isp, "RequestId": REQ_ID},
     )
 
 ERROR_EXAMPLE = {"Error": {"Code": "AuthFailure.SignatureFailure", "Message": "签名错误。"}, "RequestId": REQ_ID}
