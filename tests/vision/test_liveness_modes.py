@@ -25,6 +25,7 @@ from tests.support.data import data_path
 from tests.support.flows import REAL_CLIP as LIP_CLIP
 from tests.support.media import encode_video, photo_attack_video, read_frames
 from wxflow.vision.pipeline import judge_bytes
+from wxflow.vision.settings import VisionSettings
 from wxflow.vision.video import decode_video
 
 pytestmark = pytest.mark.slow
@@ -82,6 +83,15 @@ def test_shake_seen_on_head_turns_not_on_talking(engines):
     assert (still.passed, still.result, still.tags) == (False, "FailedOperation.ActionFirstAction", ["02"])
     nod = judge_bytes(data_path("videos", "grid", "lbbc2a.mpg").read_bytes(), "action", {"actions": [3]}, engines)
     assert not nod.passed and nod.details["action"]["stats"]["pitch_swing"] < 12
+
+
+@pytest.mark.parametrize("name", ["WDA_KatieHill_000.mp4", "RD_Radio2_000.mp4"])
+def test_talking_head_motion_is_not_a_nod(engines, name):
+    """These presenters rock their heads while they talk (pitch swings of 20+ degrees over 8 s):
+    counted as a swing that passed a nod; a nod is an excursion one way, past nod_degrees."""
+    v = judge_bytes(data_path("videos", "sadtalker_hdtf", name).read_bytes(), "action", {"actions": [3]}, engines)
+    assert (v.passed, v.tags) == (False, ["02"])
+    assert v.details["action"]["stats"]["pitch_swing"] >= VisionSettings().nod_degrees
 
 
 def test_person_changed_mid_clip(engines):

@@ -341,8 +341,8 @@ def _head_events(
 ) -> list[dict[str, Any]]:
     """Nod (pitch) and shake (yaw) events: a swing about the person's own neutral pose (median).
 
-    A nod needs the pitch to leave the neutral by half of ``nod_degrees`` and swing through at
-    least ``nod_degrees`` overall; a shake needs the yaw to pass the neutral by a third of
+    A nod needs the pitch to leave the neutral by ``nod_degrees`` one way (and come back: the
+    run ends); a shake needs the yaw to pass the neutral by a third of
     ``shake_degrees`` on BOTH sides and swing through ``shake_degrees`` (turning one way only, or
     talking with small head moves, is not a shake).
     """
@@ -372,11 +372,13 @@ def _head_events(
                 merged.append([s0, e0])
         for s0, e0 in merged:
             seg = d[s0:e0]
-            swing = float(np.nanmax(seg) - np.nanmin(seg))
             both = float(np.nanmax(seg)) > thr / 3.0 and float(np.nanmin(seg)) < -thr / 3.0
-            # A nod may go down only (and come back to neutral, outside the run); the swing
-            # then counts from neutral.
-            swing = max(swing, float(np.nanmax(np.abs(seg))))
+            if action == ACTION_NOD:
+                # A nod goes one way from neutral and back: its size is the excursion. Talking
+                # rocks the head both ways; counting that swing let talking clips 'nod'.
+                swing = float(np.nanmax(np.abs(seg)))
+            else:
+                swing = float(np.nanmax(seg) - np.nanmin(seg))
             if swing >= thr and (action == ACTION_NOD or both):
                 out.append(
                     {
