@@ -165,57 +165,45 @@ def billed(ctx, merchant, since: int = 0) -> list[tuple[str, bool]]:
     return [(r["result"], r["billed"]) for r in authority.audit_rows(ctx, merchant_id=merchant.id)][since:]
 
 
-class StubProvider:
-    """An authority that answers what a test sets: ``outage`` raises, else the fixed answers."""
-
-    name = "stub"
-
-    def __init__(self, outage: str | None = None, card_state: str = "normal", phone=None) -> None:
-        from wxflow.services.providers import PhoneAnswer
-
-        self.outage, self.card_state = outage, card_state
-        self.phone_answer = phone or PhoneAnswer(found=True, name_matches=True, id_matches=True, carrier="移动")
-
-    def _up(self) -> None:
-        from wxflow.services.providers import AuthorityUnavailable
-
-        if self.outage:
-            raise AuthorityUnavailable(self.outage, "stub")
-
-    def identity(self, id_card, name):
-        from wxflow.services.providers import IdentityAnswer
-
-        self._up()
-        return IdentityAnswer(found=True, name_matches=True)
-
-    def bank_card(self, card, name, id_card, phone):
-        from wxflow.services.providers import BankCardAnswer
-
-        self._up()
-        return BankCardAnswer(found=True, name_matches=True, state=self.card_state)
-
-    def phone(self, phone, name, id_card):
-        self._up()
-        return self.phone_answer
-
-    def phone_hashed(self, algorithm, phone, name, id_card):
-        self._up()
-        return self.phone_answer
+AUTHORITY_SECRET = "s3cret"
 
 
 @pytest.fixture
-def stub(monkeypatch):
-    from wxflow.services import identity
+def upstream():
+    """The loopback HTTP authority, holding the seeded registry's people, bank cards and phone numbers."""
+    from tests.support.upstream import Upstream
 
-    def use(**kw) -> StubProvider:
-        provider = StubProvider(**kw)
-        monkeypatch.setattr(identity, "provider_for", lambda ctx: provider)
-        return provider
+    records = {PERSON_ID: {"name": PERSON, "validity_begin": "20150101", "validity_end": "20350101"}}
+    bank_cards = {
+        CARD_OK: {"name": PERSON, "id_card": PERSON_ID, "phone": PHONE_CMCC, "state": "normal"},
+        CARD_LOST: {"name": PERSON, "id_card": PERSON_ID, "state": "lost"},
+    }
+    phones = {
+        PHONE_CMCC: {
+            "name": PERSON,
+            "id_card": PERSON_ID,
+            "carrier": "移动",
+            "status": 0,
+            "in_network_since": "20100301",
+        },
+        PHONE_CUCC: {"name": "王小明", "id_card": MINOR_ID, "carrier": "联通", "status": 1},
+    }
+    with Upstream(AUTHORITY_SECRET, records, bank_cards, phones) as server:
+        yield server
 
-    return use
+
+def use_http_authority(ctx, upstream) -> None:
+    """From now on the app asks ``upstream`` over HTTP: no retries, a breaker that stays closed."""
+    from wxflow.services.providers import http
+
+    http._BREAKERS.pop(upstream.url, None)  # a port reused from an earlier test starts with a fresh breaker
+    ctx.config = dataclasses.replace(
+        ctx.config, authority_provider="http", authority_url=upstream.url, authority_secret=AUTHORITY_SECRET,
+        authority_key_id="wxflow-test", authority_timeout=2.0, authority_retries=0, authority_breaker_failures=50,
+    )  # fmt: skip
 
 
-def test_bank_cards(call, ctx, merchant, stub):
+def test_bank_cards(call, ctx, merchant, upstream):
     # The codes and billing of the SDK's BankCard2EVerification / BankCardVerification / BankCard4EVerification tables.
     two = call.typed.BankCard2EVerification(sdk.request("BankCard2EVerificationRequest", Name=PERSON, BankCard=CARD_OK))
     assert (two.Result, two.Description) == ("0", "认证通过")
@@ -267,19 +255,20 @@ def test_bank_cards(call, ctx, merchant, stub):
         call("BankCardVerification", Name=PERSON, BankCard=CARD_OK)
     assert err.value.code == "MissingParameter"
     # Card states each have their code; a state the table does not name is 卡状态异常或卡号错误.
+    use_http_authority(ctx, upstream)
     for state, codes in (
         ("expired", ("-12", "-13", "-14")),
         ("pin", ("-14", "-15", "-16")),
         ("odd", ("-18", "-20", "-21")),
     ):
-        stub(card_state=state)
+        upstream.bank_cards[CARD_OK]["state"] = state
         got = (
             call("BankCard2EVerification", Name=PERSON, BankCard=CARD_OK)["Result"],
             call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID)["Result"],
             call("BankCard4EVerification", **four, Phone=PHONE_CMCC)["Result"],
         )
         assert got == codes, state
-    stub(outage="busy")
+    upstream.mode = "failing"
     busy = call("BankCard4EVerification", **four, Phone=PHONE_CMCC)
     assert (busy["Result"], busy["Description"]) == ("-18", "验证中心服务繁忙")
     assert call("BankCardVerification", Name=PERSON, BankCard=CARD_OK, IdCard=PERSON_ID)["Result"] == "-17"
@@ -307,7 +296,7 @@ def test_check_bank_card_information(call, ctx, merchant):
     assert billed(ctx, merchant) == [("0", True), ("-5", True), ("-1", True), ("-4", False)]
 
 
-def test_mobile_operator(call, ctx, merchant, stub):
+def test_mobile_operator(call, ctx, merchant, upstream):
     ok = call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC, VerifyMode="1")
     assert (ok["Result"], ok["Description"], ok["Isp"], ok["ResultDetail"]) == ("0", "三要素信息一致", "移动", None)
     typed = call.typed.PhoneVerification(
@@ -334,12 +323,21 @@ def test_mobile_operator(call, ctx, merchant, stub):
     assert (mismatch["Result"], "ResultDetail" in mismatch) == ("-4", False)
     assert call("PhoneVerificationCUCC", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC)["Result"] == "-13"
     assert call("PhoneVerificationCUCC", IdCard=MINOR_ID, Name="王小明", Phone=PHONE_CUCC)["Result"] == "0"
-    from wxflow.services.providers import PhoneAnswer
+    use_http_authority(ctx, upstream)
 
-    stub(phone=PhoneAnswer(found=True, name_matches=True, id_matches=None, carrier="广电"))
+    def sha(text):
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    hashed = dict(IdCard=sha(PERSON_ID), Name=sha(PERSON), Phone=sha(PHONE_CMCC), EncryptionMode="2")
+    out = call("EncryptedPhoneVerification", **hashed)
+    assert (out["Result"], out["ISP"]) == ("0", "移动")
+    assert call("EncryptedPhoneVerification", **{**hashed, "IdCard": sha(OTHER_ID)})["Result"] == "-4"
+    assert call("EncryptedPhoneVerification", **{**hashed, "Phone": sha("13900139000")})["Result"] == "-9"
+    # A 广电 number whose record holds no ID number: the provider does not say which element differs.
+    upstream.phones[PHONE_CMCC] = {"name": PERSON, "carrier": "广电"}
     other = call("PhoneVerification", IdCard=PERSON_ID, Name=PERSON, Phone=PHONE_CMCC, VerifyMode="1")
     assert (other["Result"], other["ResultDetail"], other["Isp"]) == ("-4", "OtherMismatch", "")
-    stub(outage="busy")
+    upstream.mode = "failing"
     assert call("PhoneVerificationCTCC", IdCard=PERSON_ID, Name=PERSON, Phone="13300000000")["Result"] == "-11"
     # The single-carrier tables have no daily-limit code: the SDK's error code instead (not billed).
     ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
@@ -352,7 +350,7 @@ def test_mobile_operator(call, ctx, merchant, stub):
     ]  # fmt: skip
 
 
-def test_check_phone_and_name(call, ctx, merchant, stub):
+def test_check_phone_and_name(call, ctx, merchant, upstream):
     typed = call.typed.CheckPhoneAndName(sdk.request("CheckPhoneAndNameRequest", Mobile=PHONE_CMCC, Name=PERSON))
     assert (typed.Result, typed.Description) == ("0", "验证结果一致")
     assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name="小敬")["Result"] == "1"
@@ -360,8 +358,10 @@ def test_check_phone_and_name(call, ctx, merchant, stub):
     assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name="1")["Result"] == "-4"
     assert call("CheckPhoneAndName", Mobile="1380013800", Name=PERSON)["Result"] == "-5"
     assert call("CheckPhoneAndName", Mobile="12345678901", Name=PERSON)["Result"] == "-13"
-    stub(outage="busy")
+    use_http_authority(ctx, upstream)
+    upstream.mode = "failing"
     assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name=PERSON)["Result"] == "-3"
+    assert (upstream.calls, upstream.bad_signatures) == (1, 0)  # the outage was the provider's 500
     ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
     assert call("CheckPhoneAndName", Mobile=PHONE_CMCC, Name=PERSON)["Result"] == "-6"
     assert billed(ctx, merchant) == [
@@ -370,7 +370,7 @@ def test_check_phone_and_name(call, ctx, merchant, stub):
     ]  # fmt: skip
 
 
-def test_mobile_status_and_network_time(call, ctx, merchant, stub):
+def test_mobile_status_and_network_time(call, ctx, merchant, upstream):
     status = call.typed.MobileStatus(sdk.request("MobileStatusRequest", Mobile=PHONE_CUCC))
     assert (status.Result, status.StatusCode) == ("0", 1)
     assert call("MobileStatus", Phone=PHONE_CMCC)["StatusCode"] == 0  # wxflow's earlier name for Mobile
@@ -389,9 +389,11 @@ def test_mobile_status_and_network_time(call, ctx, merchant, stub):
         "-3", "手机号存在，但无法查询到在网时长", None,
     )  # fmt: skip
     assert call("MobileNetworkTimeVerification", Mobile="12345678901")["Result"] == "-13"
-    stub(outage="busy")
+    use_http_authority(ctx, upstream)
+    upstream.mode = "failing"
     assert call("MobileStatus", Mobile=PHONE_CMCC)["Result"] == "-3"
     assert call("MobileNetworkTimeVerification", Mobile=PHONE_CMCC)["Result"] == "-4"
+    assert (upstream.calls, upstream.bad_signatures) == (2, 0)
     ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
     assert call("MobileStatus", Mobile=PHONE_CUCC)["Result"] == "-4"
     assert call("MobileNetworkTimeVerification", Mobile=PHONE_CMCC)["Result"] == "-5"
@@ -446,7 +448,7 @@ def test_encrypted_phone_verification(call, ctx, merchant):
     ]  # fmt: skip
 
 
-def test_minors_verification(call, ctx, merchant, stub):
+def test_minors_verification(call, ctx, merchant, upstream):
     # Type "0": Mobile (the holder's age); Type "1": IdCard + Name.
     adult = call.typed.MinorsVerification(
         sdk.request("MinorsVerificationRequest", Type="1", IdCard=PERSON_ID, Name=PERSON)
@@ -467,9 +469,10 @@ def test_minors_verification(call, ctx, merchant, stub):
         with pytest.raises(TencentCloudSDKException) as err:
             call("MinorsVerification", **bad)
         assert err.value.code in ("InvalidParameterValue", "MissingParameter")
-    stub(outage="busy")
+    use_http_authority(ctx, upstream)
+    upstream.mode = "failing"
     assert call("MinorsVerification", Type="1", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-6"
-    stub(outage="upgrading")
+    upstream.mode = "upgrading"
     assert call("MinorsVerification", Type="1", IdCard=PERSON_ID, Name=PERSON)["Result"] == "-8"
     ctx.config = dataclasses.replace(ctx.config, identity_daily_limit=1)
     with pytest.raises(TencentCloudSDKException) as err:
