@@ -33,15 +33,16 @@ _INITIALS = {
 }
 
 # Tone-free pinyin syllable -> digit. Beyond the ten canonical readings, the confusions the
-# small zipformer makes on digit speech (measured on synthetic Mandarin): "shi"/"ci" for si (4),
-# "wo" for wu (5), "e" for er (2), "you" for jiu (9), "lin"/"lian" for ling (0); "yao" is the
-# spoken form of 1 in phone numbers.
+# small zipformer makes on digit speech (measured on synthetic Mandarin): "shi"/"ci"/"zi" for si
+# (4), "wo" for wu (5), "e"/"a" for er (2), "you" for jiu (9), "lin"/"lian"/"lei" for ling (0),
+# "ta"/"sa"/"tan"/"can" for san (3, "ta" mostly as the first syllable); "yao" is the spoken form
+# of 1 in phone numbers. Each was seen on a tuning set of codes separate from the measured one.
 _ZH_SYLLABLES = {
-    "ling": "0", "lin": "0", "lian": "0",
+    "ling": "0", "lin": "0", "lian": "0", "lei": "0",
     "yi": "1", "yao": "1",
-    "er": "2", "e": "2",
-    "san": "3",
-    "si": "4", "shi": "4", "ci": "4",
+    "er": "2", "e": "2", "a": "2",
+    "san": "3", "ta": "3", "sa": "3", "tan": "3", "can": "3",
+    "si": "4", "shi": "4", "ci": "4", "zi": "4",
     "wu": "5", "wo": "5",
     "liu": "6", "niu": "6",
     "qi": "7",
