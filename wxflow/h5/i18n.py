@@ -216,6 +216,9 @@ STRINGS: dict[str, dict[str, str]] = {
 OUTCOMES_ZH: dict[str, str] = {
     "passed": "通过",
     "Please record yourself live, not a photo or a screen.": "请本人实时录制，不要使用照片或屏幕。",
+    "Please record yourself live, not a photo or a screen, and blink naturally.": (
+        "请本人实时录制，不要使用照片或屏幕，并自然眨眼。"
+    ),
     "We could not see your face clearly. Face the camera in good light.": "未能看清您的面部，请在光线充足处正对镜头。",
     "The video could not be read. Please record again.": "视频无法读取，请重新录制。",
     "The video is too long or too short. Record a few seconds.": "视频过长或过短，请录制几秒钟。",
