@@ -59,6 +59,19 @@ class FrameFaces:
     frame: Frame
     main: DetectedFace | None
     rivals: list[DetectedFace] = field(default_factory=list)
+    embedding: np.ndarray | None = None
+    """The main face's embedding once computed (the identity check and the best frames share it)."""
+
+
+def _embeddings(frames: list[FrameFaces], engines: Any) -> np.ndarray:
+    """Embeddings of the main faces of ``frames``, computing (in one batch) only those not yet known."""
+    todo = [ff for ff in frames if ff.embedding is None]
+    if todo:
+        # face_crop: the configured recogniser's own alignment (arcface crop or dlib chip).
+        fresh = embed_crops([face_crop(ff.frame.image, ff.main, engines) for ff in todo], engines)
+        for ff, emb in zip(todo, fresh, strict=True):
+            ff.embedding = emb
+    return np.stack([ff.embedding for ff in frames])
 
 
 class Timer:
@@ -160,9 +173,7 @@ def _finish(
     if chosen:
         verdict.best_frames = [ff.frame.image for ff, _ in chosen[:count]]
         verdict.best_frame_scores = [round(100.0 * q["score"], 2) for _, q in chosen[:count]]
-        # face_crop: the configured recogniser's own alignment (arcface crop or dlib chip).
-        crops = [face_crop(ff.frame.image, ff.main, engines) for ff, _ in chosen[: max(1, settings.embed_top_k)]]
-        embs = embed_crops(crops, engines)
+        embs = _embeddings([ff for ff, _ in chosen[: max(1, settings.embed_top_k)]], engines)
         # Average-embedding fusion of the best frames: measured better than score fusion and than
         # one frame on the talking-face clips (bench/face.py fusion, docs/face-engine.md).
         verdict.embedding = fuse_embeddings(embs)
@@ -587,8 +598,7 @@ def identity_consistency(analysed: list[FrameFaces], engines: Any, settings: Vis
     picked = _spread(with_face, max(2, settings.identity_frames))
     if len(picked) < 2:
         return {"min_cosine": None, "frames": len(picked)}
-    embs = embed_crops([face_crop(ff.frame.image, ff.main, engines) for ff in picked], engines)
-    embs = embs / np.maximum(1e-9, np.linalg.norm(embs, axis=1, keepdims=True))
+    embs = _embeddings(picked, engines)
     sims = embs @ embs.T
     i, j = np.unravel_index(int(np.argmin(sims)), sims.shape)
     return {
