@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.support import flows as drive
 from tests.support import sdk
@@ -73,7 +74,9 @@ def wait_judged(page: Any, *names: str) -> str:
 def uploaded(page: Any) -> None:
     """Recording ends, the upload's progress bar reaches 100%, then the page waits for the verdict."""
     page.wait_for_selector('body[data-screen="waiting"], body[data-screen="upload"]', timeout=30_000)
-    page.wait_for_function("document.getElementById('upload-pct').textContent === '100%'", timeout=30_000)
+    # A locator assertion, not wait_for_function: that evaluates a string in the page, which the
+    # page's CSP (script-src 'self') refuses whenever the first check is not already true.
+    expect(page.locator("#upload-pct")).to_have_text("100%", timeout=30_000)
 
 
 def consent_and_camera(page: Any) -> None:
