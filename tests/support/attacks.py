@@ -118,7 +118,7 @@ def mouth_opening(frames: list[np.ndarray]) -> np.ndarray:
     signals measure it; NaN where no face is found)."""
     import mediapipe as mp
 
-    from wxflow.vision.signals import LIP_LOWER_INNER, LIP_UPPER_INNER, MOUTH_LEFT, MOUTH_RIGHT
+    from wxflow.vision.signals import mouth_opening as opening_of
 
     out = np.full(len(frames), np.nan)
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True) as mesh:
@@ -128,10 +128,7 @@ def mouth_opening(frames: list[np.ndarray]) -> np.ndarray:
             if not res.multi_face_landmarks:
                 continue
             lm = res.multi_face_landmarks[0].landmark
-            pts = np.array(
-                [(lm[k].x * w, lm[k].y * h) for k in (LIP_UPPER_INNER, LIP_LOWER_INNER, MOUTH_LEFT, MOUTH_RIGHT)]
-            )
-            out[i] = float(np.linalg.norm(pts[0] - pts[1]) / max(1e-6, float(np.linalg.norm(pts[2] - pts[3]))))
+            out[i] = opening_of(np.array([(p.x * w, p.y * h) for p in lm]))
     return out
 
 

@@ -33,6 +33,12 @@ def ear(pts: np.ndarray, idx: tuple[int, ...]) -> float:
     return float((np.linalg.norm(p2 - p6) + np.linalg.norm(p3 - p5)) / (2.0 * horiz))
 
 
+def mouth_opening(pts: np.ndarray) -> float:
+    """Inner-lip gap over mouth width (0 closed; scale-free, so the face's distance does not matter)."""
+    width = float(np.linalg.norm(pts[MOUTH_LEFT, :2] - pts[MOUTH_RIGHT, :2])) or 1e-6
+    return float(np.linalg.norm(pts[LIP_UPPER_INNER, :2] - pts[LIP_LOWER_INNER, :2])) / width
+
+
 def head_angles(pts: np.ndarray) -> tuple[float, float]:
     """(yaw, pitch) in degrees from the mesh's 3-D points (x, y in pixels, z scaled as x).
 
@@ -138,8 +144,7 @@ def face_series(
         # Pixel units (z shares x's scale), so non-square frames do not skew ratios or angles.
         pts = np.array([(p.x * w, p.y * h, p.z * w) for p in lm], dtype=np.float64)
         vals: dict[str, float] = {"ear_left": ear(pts, LEFT_EYE), "ear_right": ear(pts, RIGHT_EYE)}
-        width = float(np.linalg.norm(pts[MOUTH_LEFT, :2] - pts[MOUTH_RIGHT, :2])) or 1e-6
-        vals["mouth"] = float(np.linalg.norm(pts[LIP_UPPER_INNER, :2] - pts[LIP_LOWER_INNER, :2])) / width
+        vals["mouth"] = mouth_opening(pts)
         vals["yaw"], vals["pitch"] = head_angles(pts)
         x1, y1 = pts[:, :2].min(axis=0)
         x2, y2 = pts[:, :2].max(axis=0)
