@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from tests.support.data import data_path
-from tests.support.media import side_by_side
+from tests.support.media import read_frames, side_by_side
 from wxflow.vision.errors import NoFaceInPhoto, SeveralFacesInPhoto
-from wxflow.vision.face import compare, detect_faces, reference_embedding
+from wxflow.vision.face import compare, detect_faces, detector_input_size, reference_embedding
 
 
 def _photo(name: str) -> np.ndarray:
@@ -168,3 +168,23 @@ def test_fused_embedding_is_normalised_mean():
     fused = fuse_embeddings(embs)
     mean = embs.mean(axis=0)
     assert np.allclose(fused, mean / np.linalg.norm(mean), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("shape", "size", "expected"),
+    [((480, 640, 3), 320, (320, 256)), ((1280, 720, 3), 320, (192, 320)), ((250, 250, 3), 640, (640, 640))],
+)
+def test_detector_input_follows_the_aspect(shape, size, expected):
+    assert detector_input_size(shape, size) == expected
+
+
+@pytest.mark.parametrize(("folder", "name"), [("liveportrait", "d13.mp4"), ("grid", "lrwp9a.mpg")])
+def test_aspect_fitted_input_finds_the_same_faces(engines, folder, name):
+    """The trimmed input drops only blank letterbox rows: same faces, boxes within 2 px."""
+    frames, _ = read_frames(data_path("videos", folder, name), 0, 1.0)
+    for img in frames[::8]:
+        square = detect_faces(img, engines, det_size=320)
+        fitted = detect_faces(img, engines, det_size=320, fit_aspect=True)
+        assert len(square) == len(fitted) == 1
+        assert np.abs(square[0].bbox - fitted[0].bbox).max() < 2.0
+        assert np.abs(square[0].kps - fitted[0].kps).max() < 2.0

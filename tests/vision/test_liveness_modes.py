@@ -102,6 +102,10 @@ def test_person_changed_mid_clip(engines):
     assert (v.passed, v.tags) == (False, ["08"]), v.details.get("identity")
     same = judge_bytes(data_path("videos", "grid", "lrwp9a.mpg").read_bytes(), "silent", None, engines)
     assert same.details["identity"]["min_cosine"] > 0.5
+    # The frames whose embeddings are fused for the compare step are among those checked.
+    checked = set(same.details["identity"]["t"])
+    assert {bf["t"] for bf in same.details["best_frames"]} <= checked
+    assert same.details["identity"]["frames"] >= VisionSettings().identity_frames
 
 
 def test_too_dark(engines):

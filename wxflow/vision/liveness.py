@@ -61,6 +61,8 @@ class FrameFaces:
     rivals: list[DetectedFace] = field(default_factory=list)
     embedding: np.ndarray | None = None
     """The main face's embedding once computed (the identity check and the best frames share it)."""
+    quality: dict[str, float] | None = None
+    """``frame_quality`` of the main face once computed."""
 
 
 def _embeddings(frames: list[FrameFaces], engines: Any) -> np.ndarray:
@@ -119,7 +121,9 @@ def analyse_faces(video: DecodedVideo, engines: Any, settings: VisionSettings) -
     per-frame stage; the face mesh follows the face on every frame)."""
     out: list[FrameFaces] = []
     for frame in _spread(video.frames, max(3, settings.detect_frames)):
-        faces = detect_faces(frame.image, engines, det_size=settings.det_size_video, threshold=settings.det_threshold)
+        faces = detect_faces(
+            frame.image, engines, det_size=settings.det_size_video, threshold=settings.det_threshold, fit_aspect=True
+        )
         main, rivals = dominant_face(faces, settings.second_face_ratio)
         out.append(FrameFaces(frame=frame, main=main, rivals=rivals))
     return out
@@ -155,7 +159,10 @@ def frame_quality(img: np.ndarray, face: DetectedFace) -> dict[str, float]:
 def best_frames(
     analysed: list[FrameFaces], settings: VisionSettings, count: int
 ) -> list[tuple[FrameFaces, dict[str, float]]]:
-    scored = [(ff, frame_quality(ff.frame.image, ff.main)) for ff in analysed if ff.main is not None]
+    for ff in analysed:
+        if ff.main is not None and ff.quality is None:
+            ff.quality = frame_quality(ff.frame.image, ff.main)
+    scored = [(ff, ff.quality) for ff in analysed if ff.main is not None and ff.quality is not None]
     scored.sort(key=lambda x: x[1]["score"], reverse=True)
     return scored[: max(1, count)]
 
@@ -593,9 +600,18 @@ def quality_gate(series: FaceSeries, settings: VisionSettings) -> LivenessVerdic
 
 
 def identity_consistency(analysed: list[FrameFaces], engines: Any, settings: VisionSettings) -> dict[str, Any]:
-    """Embeddings of frames spread over the clip: the lowest pairwise cosine and where."""
+    """Embeddings of frames spread over the clip and of the best frames: the lowest pairwise
+    cosine and where.
+
+    The best frames (the ones the verdict's embedding is fused from, for the compare step) are
+    part of the set, so the face that is compared is checked against the one seen from the first
+    frame to the last, and their embeddings are computed once for both uses.
+    """
     with_face = [ff for ff in analysed if ff.main is not None]
-    picked = _spread(with_face, max(2, settings.identity_frames))
+    spread = _spread(with_face, max(2, settings.identity_frames))
+    best = [ff for ff, _ in best_frames(analysed, settings, max(1, settings.embed_top_k))]
+    chosen = {id(ff) for ff in (*spread, *best)}
+    picked = [ff for ff in with_face if id(ff) in chosen]
     if len(picked) < 2:
         return {"min_cosine": None, "frames": len(picked)}
     embs = _embeddings(picked, engines)
@@ -605,6 +621,7 @@ def identity_consistency(analysed: list[FrameFaces], engines: Any, settings: Vis
         "min_cosine": round(float(sims[i, j]), 4),
         "between_s": [picked[i].frame.t, picked[j].frame.t],
         "frames": len(picked),
+        "t": [ff.frame.t for ff in picked],
         "threshold": settings.identity_min_cosine,
     }
 
@@ -767,6 +784,7 @@ def judge_video(
         v = judge_silent(video, analysed, engines, settings, timer)
         cues = _silent_cues(series, settings)
         v.details["cues"] = cues
+        timer.lap("cues")
         if v.passed and settings.silent_require_motion and cues["still"]:
             kept = v.details
             v = _fail(

@@ -93,8 +93,12 @@ class VisionSettings:
     mesh_refine_mouth: float = 0.45
     """Adaptive mesh: a mouth opening above this (of the mouth width; 'open mouth' needs 0.6)
     makes the schedule dense too."""
-    identity_frames: int = 5
-    """Frames spread over the clip whose embeddings must agree (same person throughout)."""
+    identity_frames: int = 3
+    """Frames spread over the clip (first, middle, last at 3) whose embeddings must agree with
+    each other and with the embed_top_k best frames (same person throughout, and the compared
+    face is that person). 3 + the best frames, not 5 + the best frames: the best frames'
+    embeddings are needed anyway, so the check costs 3 embeddings instead of 5, with the best
+    frames adding points inside the clip."""
     identity_min_cosine: float = 0.3
     """Lowest cosine between any two of those embeddings before the verdict says 'person
     changed' (tag 08). Same-person frames of the real clips: >= 0.55; strangers: < 0.25."""
