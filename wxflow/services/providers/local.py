@@ -31,14 +31,17 @@ class LocalRegistry:
     def _open(self, sealed: str | None, aad: str) -> str | None:
         return self.ctx.biometrics.open_text(sealed, aad=aad) if sealed else None
 
+    def _name_matches(self, sealed: str | None, key: str, name: str) -> bool:
+        """The stored (sealed) name against the asked one, both normalised, in constant time."""
+        return _same(normalise_name(self._open(sealed, key) or ""), normalise_name(name))
+
     def photo(self, id_card: str, name: str) -> PhotoAnswer:
         key = authority.lookup_key(self.ctx, id_card)
         with self.ctx.db.session() as s:
             record = s.scalar(select(AuthorityRecord).where(AuthorityRecord.lookup_key == key))
             if record is None:
                 return PhotoAnswer(found=False)
-            stored = self._open(record.name_sealed, key)
-            same = _same(normalise_name(stored or ""), normalise_name(name))
+            same = self._name_matches(record.name_sealed, key, name)
             photo = self.ctx.media.get(record.photo_media) if record.photo_media else None
             return PhotoAnswer(found=True, name_matches=same, photo=photo)
 
@@ -48,10 +51,9 @@ class LocalRegistry:
             record = s.scalar(select(AuthorityRecord).where(AuthorityRecord.lookup_key == key))
             if record is None:
                 return IdentityAnswer(found=False)
-            stored = self._open(record.name_sealed, key)
             return IdentityAnswer(
                 found=True,
-                name_matches=_same(normalise_name(stored or ""), normalise_name(name)),
+                name_matches=self._name_matches(record.name_sealed, key, name),
                 status=record.status or "valid",
                 validity_begin=record.validity_begin,
                 validity_end=record.validity_end,
@@ -65,7 +67,7 @@ class LocalRegistry:
                 return BankCardAnswer(found=False)
             return BankCardAnswer(
                 found=True,
-                name_matches=_same(normalise_name(self._open(row.name_sealed, key) or ""), normalise_name(name)),
+                name_matches=self._name_matches(row.name_sealed, key, name),
                 id_matches=None if id_card is None else _same(self._open(row.id_card_sealed, key), id_card),
                 phone_matches=None if phone is None else _same(self._open(row.phone_sealed, key), phone),
                 state=row.state,
@@ -91,7 +93,7 @@ class LocalRegistry:
                 return PhoneAnswer(found=False)
             name_ok = None
             if name is not None:
-                name_ok = _same(normalise_name(self._open(row.name_sealed, key) or ""), normalise_name(name))
+                name_ok = self._name_matches(row.name_sealed, key, name)
             id_ok = None if id_card is None else _same(self._open(row.id_card_sealed, key), id_card)
             return self._phone_answer(row, key, name_ok, id_ok)
 
